@@ -1,0 +1,125 @@
+/* config.h: stunnel's INI format in, struct config or every error out.
+ *
+ * The parser is pure: text in, a struct config or FILE:LINE errors out. It
+ * checks syntax and values (ports, booleans, levels, versions, durations) but
+ * touches no file and resolves no name; certificate files are checked by tls.c
+ * and addresses by listener.c and backend.c, which use the recorded line
+ * numbers so their messages also read "FILE:LINE: option: what is wrong". */
+#ifndef CERTWRAP_CONFIG_H
+#define CERTWRAP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_CONNECT   16           /* `connect` lines per service */
+#define CONFIG_MAX_SERVICES  256
+#define CONFIG_ERRORS_MAX    8192         /* all error lines, joined by '\n' */
+#define CONFIG_MAX_FILE_BYTES (1024 * 1024)
+
+/* A value as written, and where: line 0 means "not set, default in force". */
+struct conf_str {
+	char *value;                      /* NULL when unset; owned by the config */
+	unsigned line;
+};
+
+/* `accept` or `connect`: [host:]port, host:port, [v6]:port, :::port. */
+struct conf_endpoint {
+	char *host;                       /* NULL: accept on all IPv4 addresses,
+	                                     connect to localhost (stunnel's defaults) */
+	char *port;                       /* number or service name, never NULL */
+	unsigned line;
+};
+
+enum foreground_mode { FOREGROUND_NO, FOREGROUND_YES, FOREGROUND_QUIET };
+
+/* Options a [service] section may set; the global section may set them too,
+ * as defaults for every service (stunnel's rule). */
+struct service_conf {
+	char *name;                       /* the [section] name */
+	unsigned line;                    /* line of the [section] header; 0 for defaults */
+
+	struct conf_endpoint accept;      /* required */
+	struct conf_endpoint connect[CONFIG_MAX_CONNECT];   /* tried in order */
+	unsigned n_connect;               /* at least 1 */
+
+	struct conf_str cert;             /* PEM: leaf, then chain (may hold the key) */
+	struct conf_str key;              /* unset: the cert file */
+	struct conf_str ca_file;
+	struct conf_str ca_path;
+	struct conf_str crl_file;
+
+	bool verify_chain;                /* default no */
+	bool verify_peer;                 /* default no */
+	bool require_cert;                /* default no; implied by verify_* */
+	unsigned verify_line;             /* line of the verify* or requireCert option, 0 unset */
+
+	int tls_version_min;              /* OpenSSL's TLS1_2_VERSION etc.; 0: library's lowest */
+	int tls_version_max;              /* 0: library's highest */
+	unsigned tls_version_min_line, tls_version_max_line;
+
+	struct conf_str ciphers;          /* TLS 1.2 and below; unset: CONFIG_DEFAULT_CIPHERS */
+	struct conf_str ciphersuites;     /* TLS 1.3; unset: CONFIG_DEFAULT_CIPHERSUITES */
+	struct conf_str curves;           /* unset: CONFIG_DEFAULT_CURVES */
+
+	unsigned timeout_busy_s;          /* stunnel TIMEOUTbusy: handshake, stalled writes */
+	unsigned timeout_close_s;         /* TIMEOUTclose: waiting for close_notify */
+	unsigned timeout_connect_s;       /* TIMEOUTconnect: per backend attempt */
+	unsigned timeout_idle_s;          /* TIMEOUTidle: nothing moving */
+
+	/* which options were given in this section (bit per option-table row), so
+	 * global defaults fill only what a service left unset */
+	unsigned long long set_mask;
+};
+
+struct config {
+	char *file;                       /* the path given, for messages */
+
+	enum foreground_mode foreground;  /* default no (daemonize) */
+	struct conf_str pid_file;         /* unset or empty: no pid file */
+	int log_level;                    /* `debug`: 0..7, default 5 (notice) */
+	int syslog_facility;              /* `debug = facility.level`; default LOG_DAEMON */
+	struct conf_str output;           /* log file, appended */
+	bool syslog;                      /* default yes */
+	struct conf_str setuid_user;      /* name or number; resolved by main.c */
+	struct conf_str setgid_group;
+
+	struct service_conf *services;    /* in file order */
+	unsigned n_services;
+};
+
+struct config_error {
+	unsigned count;                   /* number of errors */
+	char msg[CONFIG_ERRORS_MAX];      /* "file:line: option: why", one per line, no final '\n' */
+};
+
+/* Stunnel-compatible defaults (documented in certwrapd.conf(5)). */
+#define CONFIG_DEFAULT_CIPHERS      "HIGH:!aNULL:!SSLv2:!DH:!kDHEPSK"
+#define CONFIG_DEFAULT_CIPHERSUITES \
+	"TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
+#define CONFIG_DEFAULT_CURVES       "X25519:P-256:X448:P-521:P-384"
+#define CONFIG_DEFAULT_TIMEOUT_BUSY_S    300
+#define CONFIG_DEFAULT_TIMEOUT_CLOSE_S   60
+#define CONFIG_DEFAULT_TIMEOUT_CONNECT_S 10
+#define CONFIG_DEFAULT_TIMEOUT_IDLE_S    43200
+
+/* Parses text (the contents of a file named file, for messages). On success
+ * fills *cfg (release with config_free) and returns 0. On failure returns -1,
+ * leaves *cfg empty (config_free is still safe), and err holds every error
+ * found, one "file:line: option: why" per line. */
+int config_parse_string(const char *file, const char *text, struct config *cfg,
+    struct config_error *err);
+
+/* Reads path (bounded by CONFIG_MAX_FILE_BYTES) and parses it. A file that
+ * cannot be read is reported as "path: why" in err. */
+int config_parse_file(const char *path, struct config *cfg, struct config_error *err);
+
+/* Frees what cfg owns and zeroes it. NULL or a zeroed config is a no-op. */
+void config_free(struct config *cfg);
+
+/* The service named name, or NULL. */
+const struct service_conf *config_find_service(const struct config *cfg, const char *name);
+
+/* "TLSv1.2" for TLS1_2_VERSION, "all" for 0. */
+const char *config_tls_version_name(int version);
+
+#endif
