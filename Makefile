@@ -45,6 +45,7 @@ PROXY_SRC     = $(filter-out proxy/main.c,$(wildcard proxy/*.c))
 CTLPROTO_SRC  = $(wildcard ctl/ctlproto.c)
 CTL_SRC       = $(filter-out ctl/main.c $(CTLPROTO_SRC),$(wildcard ctl/*.c))
 UNIT_SRC      = $(wildcard tests/unit/test_*.c)
+UNIT_HELPERS  = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))   # shared by all unit tests
 FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
 BACKEND_SRC   = $(wildcard tests/backend/*.c)
 BENCH_SRC     = $(wildcard bench/*.c)
@@ -111,7 +112,7 @@ $(CERTWRAPCTL): $(BUILD)/ctl/main.o $(LIBCTL) $(LIBCERTSTORE)
 	@mkdir -p $(@D)
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBPROXY) $(LIBCTL) $(LIBCERTSTORE)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBPROXY) $(LIBCTL) $(LIBCERTSTORE)
 	@echo "  LD      $@"
 	@mkdir -p $(@D)
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(CMOCKA_LIBS)
