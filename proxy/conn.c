@@ -1,0 +1,322 @@
+/* conn.c: the connection state machine, its timeouts, and its one exit. */
+#include "proxy/conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "proxy/addr.h"
+#include "proxy/backend.h"
+#include "proxy/log.h"
+#include "proxy/relay.h"
+#include "proxy/snapshot.h"
+#include "proxy/tls.h"
+#include "proxy/worker.h"
+
+static const char *const end_names[] = {
+	[END_NONE] = "none",
+	[END_CLIENT_CLOSE] = "client-close",
+	[END_BACKEND_CLOSE] = "backend-close",
+	[END_HANDSHAKE_FAILED] = "handshake-failed",
+	[END_HANDSHAKE_TIMEOUT] = "handshake-timeout",
+	[END_BACKEND_UNREACHABLE] = "backend-unreachable",
+	[END_IDLE_TIMEOUT] = "idle-timeout",
+	[END_BUSY_TIMEOUT] = "busy-timeout",
+	[END_CLOSE_TIMEOUT] = "close-timeout",
+	[END_CLIENT_ERROR] = "client-error",
+	[END_BACKEND_ERROR] = "backend-error",
+	[END_SHUTDOWN] = "shutdown",
+	[END_NO_MEMORY] = "out-of-memory",
+};
+
+const char *
+conn_end_name(enum conn_end end)
+{
+	return (unsigned)end < sizeof(end_names) / sizeof(end_names[0]) && end_names[end]
+	    ? end_names[end] : "?";
+}
+
+void
+conn_set_detail(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->end_detail[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->end_detail, sizeof(c->end_detail), fmt, ap);
+	va_end(ap);
+}
+
+void
+conn_io_want(struct conn *c, ev_io *io, int events)
+{
+	struct ev_loop *loop = c->worker->loop;
+
+	if ((io->events & (EV_READ | EV_WRITE)) == events && ev_is_active(io) == (events != 0))
+		return;
+	ev_io_stop(loop, io);
+	ev_io_set(io, io->fd, events);
+	if (events != 0)
+		ev_io_start(loop, io);
+}
+
+/* --- timeouts ----------------------------------------------------------------- */
+
+/* The inactivity limit that applies now, in seconds. */
+static double
+conn_limit_s(const struct conn *c)
+{
+	const struct service_conf *sc = c->svc->conf;
+
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		return sc->timeout_busy_s;
+	case CONN_CONNECTING:
+		return sc->timeout_connect_s;
+	case CONN_RELAY:
+		break;
+	}
+	/* data waiting for a peer that does not take it: TIMEOUTbusy */
+	if (buf_len(&c->to_backend.buf) > 0 || buf_len(&c->to_client.buf) > 0)
+		return sc->timeout_busy_s;
+	/* one side has finished: wait TIMEOUTclose for the other */
+	if (c->to_backend.dst_shut || c->to_client.dst_shut)
+		return sc->timeout_close_s;
+	return sc->timeout_idle_s;
+}
+
+static enum conn_end
+conn_timeout_end(const struct conn *c)
+{
+	if (c->state == CONN_HANDSHAKE)
+		return END_HANDSHAKE_TIMEOUT;
+	if (buf_len(&c->to_backend.buf) > 0 || buf_len(&c->to_client.buf) > 0)
+		return END_BUSY_TIMEOUT;
+	if (c->to_backend.dst_shut || c->to_client.dst_shut)
+		return END_CLOSE_TIMEOUT;
+	return END_IDLE_TIMEOUT;
+}
+
+static void
+timer_start_at(struct conn *c, ev_tstamp deadline)
+{
+	ev_tstamp now = ev_now(c->worker->loop);
+
+	ev_timer_stop(c->worker->loop, &c->timer);
+	ev_timer_set(&c->timer, deadline > now ? deadline - now : 0., 0.);
+	ev_timer_start(c->worker->loop, &c->timer);
+	c->timer_deadline = deadline;
+}
+
+/* libev's cheapest pattern for inactivity timeouts: progress only moves
+ * last_activity; the timer is restarted only when the limit shrank, and
+ * otherwise re-checks when it fires. */
+void
+conn_timer_update(struct conn *c)
+{
+	ev_tstamp deadline = c->last_activity + conn_limit_s(c);
+
+	if (!ev_is_active(&c->timer) || deadline < c->timer_deadline)
+		timer_start_at(c, deadline);
+}
+
+void
+conn_touch(struct conn *c)
+{
+	c->last_activity = ev_now(c->worker->loop);
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct conn *c = t->data;
+	ev_tstamp deadline = c->last_activity + conn_limit_s(c);
+
+	if (deadline > ev_now(loop)) {
+		timer_start_at(c, deadline);
+		return;
+	}
+	if (c->state == CONN_CONNECTING) {
+		backend_connect_timeout(c);
+		return;
+	}
+	conn_set_detail(c, "no progress for %.0fs", conn_limit_s(c));
+	conn_close(c, conn_timeout_end(c));
+}
+
+/* --- handshake ------------------------------------------------------------------- */
+
+static void
+handshake_step(struct conn *c)
+{
+	char reason[128];
+	int rc, err;
+
+	ERR_clear_error();
+	if ((rc = SSL_do_handshake(c->ssl)) == 1) {
+		conn_io_want(c, &c->client_io, 0);
+		c->state = CONN_CONNECTING;
+		backend_connect_start(c);
+		return;
+	}
+	err = SSL_get_error(c->ssl, rc);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		conn_io_want(c, &c->client_io, err == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+		return;
+	}
+	conn_set_detail(c, "%s", tls_failure_reason(c->ssl, err, reason, sizeof(reason)));
+	conn_close(c, END_HANDSHAKE_FAILED);
+}
+
+static void
+client_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct conn *c = io->data;
+
+	if (c->state == CONN_HANDSHAKE)
+		handshake_step(c);
+	else if (c->state == CONN_RELAY)
+		relay_run(c);
+}
+
+static void
+backend_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct conn *c = io->data;
+
+	if (c->state == CONN_CONNECTING)
+		backend_connect_event(c);
+	else if (c->state == CONN_RELAY)
+		relay_run(c);
+}
+
+void
+conn_backend_connected(struct conn *c)
+{
+	c->state = CONN_RELAY;
+	relay_start(c);
+}
+
+/* --- accept and close ------------------------------------------------------------- */
+
+/* Relayed mail protocols are chatty request/response dialogues: Nagle's
+ * algorithm would hold a small reply until the previous segment is acked
+ * (up to the peer's delayed-ACK timer, 40 ms on Linux). We always write whole
+ * chunks, so disabling it costs nothing. */
+void
+conn_set_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void
+conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd,
+    const struct sockaddr *peer, socklen_t peer_len)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	char label[ADDR_LABEL_BYTES];
+
+	if (c == NULL || (c->tls = service_tls_acquire(svc)) == NULL ||
+	    (c->ssl = tlsctx_new_ssl(c->tls, fd)) == NULL) {
+		addr_format(peer, label, sizeof(label));
+		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
+		if (c != NULL)
+			tlsctx_unref(c->tls);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->worker = w;
+	c->snap = snapshot_ref(snap);
+	c->svc = svc;
+	c->client_fd = fd;
+	c->backend_fd = -1;
+	memcpy(&c->peer, peer, peer_len);
+	c->peer_len = peer_len;
+	conn_set_nodelay(fd);
+	ev_io_init(&c->client_io, client_io_cb, fd, 0);
+	c->client_io.data = c;
+	ev_io_init(&c->backend_io, backend_io_cb, -1, 0);
+	c->backend_io.data = c;
+	ev_init(&c->timer, timer_cb);
+	c->timer.data = c;
+	worker_conn_add(w, c);
+	c->started = ev_now(w->loop);
+	conn_touch(c);
+	conn_timer_update(c);
+	c->state = CONN_HANDSHAKE;
+	/* the ClientHello has usually arrived with the connection */
+	handshake_step(c);
+}
+
+static void
+conn_log_summary(const struct conn *c)
+{
+	const bool tls_up = c->state != CONN_HANDSHAKE;
+	char client[ADDR_LABEL_BYTES];
+	const char *backend = c->state == CONN_RELAY ? c->svc->targets[c->target].label : "-";
+
+	if (!log_enabled(LOG_LVL_INFO))
+		return;
+	addr_format((const struct sockaddr *)&c->peer, client, sizeof(client));
+	log_info("%s: conn client=%s tls=%s cipher=%s backend=%s in=%llu out=%llu "
+	    "time=%.3fs end=%s%s%s%s", c->svc->conf->name, client,
+	    tls_up ? SSL_get_version(c->ssl) : "-",
+	    tls_up ? SSL_get_cipher_name(c->ssl) : "-", backend,
+	    (unsigned long long)c->to_backend.bytes, (unsigned long long)c->to_client.bytes,
+	    ev_now(c->worker->loop) - c->started, conn_end_name(c->end),
+	    c->end_detail[0] ? " reason=\"" : "", c->end_detail, c->end_detail[0] ? "\"" : "");
+}
+
+/* A last close_notify, best effort, when the TLS session is still sound. */
+static void
+conn_say_goodbye(struct conn *c)
+{
+	switch (c->end) {
+	case END_HANDSHAKE_FAILED:
+	case END_HANDSHAKE_TIMEOUT:
+	case END_CLIENT_ERROR:
+	case END_NO_MEMORY:
+		return;
+	default:
+		break;
+	}
+	if (c->state != CONN_HANDSHAKE && !c->to_client.dst_shut) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
+}
+
+void
+conn_close(struct conn *c, enum conn_end end)
+{
+	struct ev_loop *loop = c->worker->loop;
+
+	c->end = end;
+	conn_say_goodbye(c);
+	conn_log_summary(c);
+	ev_io_stop(loop, &c->client_io);
+	ev_io_stop(loop, &c->backend_io);
+	ev_timer_stop(loop, &c->timer);
+	SSL_free(c->ssl);
+	close(c->client_fd);
+	if (c->backend_fd != -1)
+		close(c->backend_fd);
+	buf_release(&c->to_backend.buf);
+	buf_release(&c->to_client.buf);
+	tlsctx_unref(c->tls);
+	snapshot_unref(c->snap);
+	worker_conn_remove(c->worker, c);
+	free(c);
+}

@@ -1,0 +1,117 @@
+/* conn.h: one client connection, from accept to its summary log line.
+ *
+ * A connection is a small state machine:
+ *
+ *   CONN_HANDSHAKE --> CONN_CONNECTING --> CONN_RELAY --> closed
+ *   (TLS, TIMEOUTbusy)  (backend, TIMEOUTconnect    (both pipes; TIMEOUTidle,
+ *                        per address, failover)      TIMEOUTbusy, TIMEOUTclose)
+ *
+ * It holds its own references to the snapshot and the TLS context it was
+ * accepted under, so neither a reload nor a certificate swap disturbs it.
+ * Every way out goes through conn_close(c, end), which logs one line. */
+#ifndef CERTWRAP_CONN_H
+#define CERTWRAP_CONN_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "proxy/buf.h"
+
+struct service;
+struct snapshot;
+struct tlsctx;
+struct worker;
+
+enum conn_state {
+	CONN_HANDSHAKE,
+	CONN_CONNECTING,
+	CONN_RELAY,
+};
+
+/* How a connection ended, as logged in end=... */
+enum conn_end {
+	END_NONE = 0,
+	END_CLIENT_CLOSE,         /* client closed first (close_notify or TCP EOF), all relayed */
+	END_BACKEND_CLOSE,        /* backend closed first, all relayed */
+	END_HANDSHAKE_FAILED,
+	END_HANDSHAKE_TIMEOUT,
+	END_BACKEND_UNREACHABLE,
+	END_IDLE_TIMEOUT,
+	END_BUSY_TIMEOUT,
+	END_CLOSE_TIMEOUT,
+	END_CLIENT_ERROR,
+	END_BACKEND_ERROR,
+	END_SHUTDOWN,             /* daemon stopping, drain deadline passed */
+	END_NO_MEMORY,
+};
+
+/* One direction of the relay. to_backend reads TLS and writes plaintext;
+ * to_client reads plaintext and writes TLS. */
+struct pipe {
+	struct buf buf;
+	uint64_t bytes;           /* moved so far */
+	size_t tls_write_len;     /* to_client: an SSL_write to repeat with these bytes */
+	bool src_eof;             /* the source will send nothing more */
+	bool dst_shut;            /* ...and that end has been passed on */
+	bool tls_wants_write;     /* to_backend: SSL_read needs the socket writable */
+	bool tls_wants_read;      /* to_client: SSL_write/SSL_shutdown need it readable */
+};
+
+struct conn {
+	struct worker *worker;
+	struct conn *prev, *next;         /* the worker's list */
+
+	struct snapshot *snap;            /* referenced */
+	struct service *svc;              /* inside snap */
+	struct tlsctx *tls;               /* referenced */
+	SSL *ssl;
+
+	enum conn_state state;
+	enum conn_end end;
+	char end_detail[128];             /* reason for failures, for the log line */
+
+	int client_fd, backend_fd;
+	ev_io client_io, backend_io;
+	ev_timer timer;
+	ev_tstamp started, last_activity, timer_deadline;
+
+	unsigned target;                  /* backend address being tried, or used */
+	enum conn_end first_close;        /* which side ended first, for the log */
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+
+	struct pipe to_backend, to_client;
+};
+
+/* Takes over an accepted client socket for svc of snap. On failure (out of
+ * memory) closes fd and logs; the daemon carries on. */
+void conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd,
+    const struct sockaddr *peer, socklen_t peer_len);
+
+/* Ends the connection: closes both sockets, logs the summary line, frees it. */
+void conn_close(struct conn *c, enum conn_end end);
+
+/* Records why the connection is failing; the first reason given wins. */
+void conn_set_detail(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Arms (or disarms) an io watcher for exactly these events. */
+void conn_io_want(struct conn *c, ev_io *io, int events);
+
+/* Notes progress now; restarts the inactivity timer if its limit shrank. */
+void conn_touch(struct conn *c);
+void conn_timer_update(struct conn *c);
+
+/* Disables Nagle's algorithm on a relayed socket (see conn.c for why). */
+void conn_set_nodelay(int fd);
+
+/* State transitions, called by backend.c and relay.c. */
+void conn_backend_connected(struct conn *c);
+
+const char *conn_end_name(enum conn_end end);
+
+#endif

@@ -1,0 +1,45 @@
+/* daemon.h: the running daemon: its config, its worker, its signals.
+ *
+ * SIGHUP reloads (reload.c), SIGTERM/SIGINT stop accepting and drain open
+ * connections up to SHUTDOWN_DRAIN_S, SIGUSR1 reopens the log file, SIGUSR2
+ * logs the open connections. */
+#ifndef CERTWRAP_DAEMON_H
+#define CERTWRAP_DAEMON_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "proxy/worker.h"
+
+struct config;
+struct log_settings;
+struct report;
+struct snapshot;
+
+struct daemon {
+	const char *config_path;
+	bool foreground_flag;             /* -f */
+	struct snapshot *snap;            /* the running config; referenced */
+	struct worker worker;
+	ev_signal sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
+	ev_timer drain_deadline;
+	bool stopping;
+};
+
+/* Makes snap the running config (the daemon takes its own reference) and
+ * binds its listeners on the default loop. -1 with errors in rep. */
+int daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep);
+
+/* Runs until stopped by a signal; then closes what is left. */
+void daemon_run(struct daemon *d);
+
+/* Closes connections and listeners and drops the config (daemon_run does
+ * it; also for a start that fails after daemon_start). */
+void daemon_cleanup(struct daemon *d);
+
+/* Log destinations for cfg: stderr when in the foreground (unless
+ * `foreground = quiet`), syslog and output as configured. */
+void daemon_log_settings(const struct daemon *d, const struct config *cfg,
+    struct log_settings *out);
+
+#endif

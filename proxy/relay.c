@@ -1,0 +1,250 @@
+/* relay.c: the two pipes, their reads and writes, and watcher arming.
+ *
+ * TLS specifics: SSL_read may need the socket writable and SSL_write
+ * readable (the tls_wants_* flags record it, and relay_arm arms the other
+ * event); bytes SSL_read has already decrypted never wake libev, so the
+ * reader keeps reading until OpenSSL says WANT_READ or the buffer is full;
+ * an SSL_write that could not finish is repeated with the same bytes. */
+#include "proxy/relay.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "proxy/conn.h"
+#include "proxy/tls.h"
+
+/* What a pump step did: moved something, nothing, or closed the connection
+ * (after which c is freed and must not be touched). */
+enum pump { PUMP_IDLE = 0, PUMP_MOVED = 1, PUMP_CLOSED = -1 };
+
+static void
+source_ended(struct conn *c, struct pipe *p, enum conn_end who)
+{
+	p->src_eof = true;
+	if (c->first_close == END_NONE)
+		c->first_close = who;
+}
+
+static enum pump
+fail(struct conn *c, enum conn_end end, const char *what, SSL *ssl, int ssl_err)
+{
+	char reason[96];
+
+	if (ssl != NULL)
+		conn_set_detail(c, "%s: %s", what, tls_failure_reason(ssl, ssl_err, reason,
+		    sizeof(reason)));
+	else
+		conn_set_detail(c, "%s: %s", what, strerror(errno));
+	conn_close(c, end);
+	return PUMP_CLOSED;
+}
+
+/* --- client -> backend ------------------------------------------------------------ */
+
+static enum pump
+tls_read_into(struct conn *c, struct pipe *p)
+{
+	enum pump moved = PUMP_IDLE;
+
+	while (!p->src_eof && buf_room(&p->buf) > 0) {
+		char *dst = buf_tail(&p->buf);
+		int n, err;
+
+		if (dst == NULL)
+			return fail(c, END_NO_MEMORY, "relay buffer", NULL, 0);
+		ERR_clear_error();
+		if ((n = SSL_read(c->ssl, dst, (int)buf_room(&p->buf))) > 0) {
+			buf_commit(&p->buf, (size_t)n);
+			p->tls_wants_write = false;
+			moved = PUMP_MOVED;
+			continue;
+		}
+		err = SSL_get_error(c->ssl, n);
+		p->tls_wants_write = err == SSL_ERROR_WANT_WRITE;
+		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+			break;
+		if (err != SSL_ERROR_ZERO_RETURN)
+			return fail(c, END_CLIENT_ERROR, "client read", c->ssl, err);
+		/* close_notify, or a TCP EOF (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+		source_ended(c, p, END_CLIENT_CLOSE);
+		moved = PUMP_MOVED;
+	}
+	/* nothing arrived: an idle connection keeps no buffer */
+	if (buf_len(&p->buf) == 0)
+		buf_release(&p->buf);
+	return moved;
+}
+
+static enum pump
+plain_write_from(struct conn *c, struct pipe *p)
+{
+	enum pump moved = PUMP_IDLE;
+
+	while (buf_len(&p->buf) > 0) {
+		ssize_t n = send(c->backend_fd, buf_head(&p->buf), buf_len(&p->buf), MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p->bytes += (size_t)n;
+			buf_consume(&p->buf, (size_t)n);
+			moved = PUMP_MOVED;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else if (errno != EINTR) {
+			return fail(c, END_BACKEND_ERROR, "backend write", NULL, 0);
+		}
+	}
+	if (p->src_eof && buf_len(&p->buf) == 0 && !p->dst_shut) {
+		/* the client's end, passed on as a TCP half-close */
+		(void)shutdown(c->backend_fd, SHUT_WR);
+		p->dst_shut = true;
+		moved = PUMP_MOVED;
+	}
+	return moved;
+}
+
+/* --- backend -> client ------------------------------------------------------------ */
+
+static enum pump
+plain_read_into(struct conn *c, struct pipe *p)
+{
+	enum pump moved = PUMP_IDLE;
+
+	while (!p->src_eof && buf_room(&p->buf) > 0) {
+		char *dst = buf_tail(&p->buf);
+		ssize_t n;
+
+		if (dst == NULL)
+			return fail(c, END_NO_MEMORY, "relay buffer", NULL, 0);
+		if ((n = recv(c->backend_fd, dst, buf_room(&p->buf), 0)) > 0) {
+			buf_commit(&p->buf, (size_t)n);
+			moved = PUMP_MOVED;
+		} else if (n == 0) {
+			source_ended(c, p, END_BACKEND_CLOSE);
+			moved = PUMP_MOVED;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else if (errno != EINTR) {
+			return fail(c, END_BACKEND_ERROR, "backend read", NULL, 0);
+		}
+	}
+	if (buf_len(&p->buf) == 0)
+		buf_release(&p->buf);
+	return moved;
+}
+
+static enum pump
+tls_send_close_notify(struct conn *c, struct pipe *p)
+{
+	int r, err;
+
+	ERR_clear_error();
+	if ((r = SSL_shutdown(c->ssl)) >= 0) {
+		p->dst_shut = true;
+		p->tls_wants_read = false;
+		return PUMP_MOVED;
+	}
+	err = SSL_get_error(c->ssl, r);
+	if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+		p->tls_wants_read = err == SSL_ERROR_WANT_READ;
+		return PUMP_IDLE;
+	}
+	/* the client is gone: there is no one to tell */
+	ERR_clear_error();
+	p->dst_shut = true;
+	return PUMP_MOVED;
+}
+
+static enum pump
+tls_write_from(struct conn *c, struct pipe *p)
+{
+	enum pump moved = PUMP_IDLE;
+
+	while (buf_len(&p->buf) > 0) {
+		size_t len = p->tls_write_len ? p->tls_write_len : buf_len(&p->buf);
+		int n, err;
+
+		ERR_clear_error();
+		if ((n = SSL_write(c->ssl, buf_head(&p->buf), (int)len)) > 0) {
+			p->tls_write_len = 0;
+			p->tls_wants_read = false;
+			p->bytes += (size_t)n;
+			buf_consume(&p->buf, (size_t)n);
+			moved = PUMP_MOVED;
+			continue;
+		}
+		err = SSL_get_error(c->ssl, n);
+		if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ)
+			return fail(c, END_CLIENT_ERROR, "client write", c->ssl, err);
+		p->tls_write_len = len;             /* OpenSSL wants the same bytes again */
+		p->tls_wants_read = err == SSL_ERROR_WANT_READ;
+		return moved;
+	}
+	if (p->src_eof && !p->dst_shut)
+		return tls_send_close_notify(c, p) == PUMP_MOVED ? PUMP_MOVED : moved;
+	return moved;
+}
+
+/* --- the loop and the watchers ------------------------------------------------------ */
+
+static void
+relay_arm(struct conn *c)
+{
+	const struct pipe *up = &c->to_backend, *down = &c->to_client;
+	bool up_reading = !up->src_eof && buf_room(&up->buf) > 0;
+	bool down_pending = buf_len(&down->buf) > 0 || (down->src_eof && !down->dst_shut);
+	int client = 0, backend = 0;
+
+	if ((up_reading && !up->tls_wants_write) || (down_pending && down->tls_wants_read))
+		client |= EV_READ;
+	if ((up_reading && up->tls_wants_write) || (down_pending && !down->tls_wants_read))
+		client |= EV_WRITE;
+	if (!down->src_eof && buf_room(&down->buf) > 0)
+		backend |= EV_READ;
+	if (buf_len(&up->buf) > 0)
+		backend |= EV_WRITE;
+	conn_io_want(c, &c->client_io, client);
+	conn_io_want(c, &c->backend_io, backend);
+}
+
+void
+relay_run(struct conn *c)
+{
+	enum pump r;
+	int moved;
+
+	do {
+		moved = 0;
+		if ((r = tls_read_into(c, &c->to_backend)) == PUMP_CLOSED)
+			return;
+		moved |= r;
+		if ((r = plain_write_from(c, &c->to_backend)) == PUMP_CLOSED)
+			return;
+		moved |= r;
+		if ((r = plain_read_into(c, &c->to_client)) == PUMP_CLOSED)
+			return;
+		moved |= r;
+		if ((r = tls_write_from(c, &c->to_client)) == PUMP_CLOSED)
+			return;
+		moved |= r;
+		if (moved)
+			conn_touch(c);
+	} while (moved);
+
+	if (c->to_backend.dst_shut && c->to_client.dst_shut) {
+		conn_close(c, c->first_close);
+		return;
+	}
+	relay_arm(c);
+	conn_timer_update(c);
+}
+
+void
+relay_start(struct conn *c)
+{
+	conn_touch(c);
+	relay_run(c);
+}

@@ -1,0 +1,24 @@
+/* reload.h: replacing the running config as a whole, or not at all.
+ *
+ * A reload builds a complete new snapshot (config parsed, addresses resolved,
+ * certificates validated, TLS contexts made) and the listener set it needs,
+ * reusing every bound listener whose address did not change, so no client is
+ * refused during a reload. Only when everything succeeded does it commit; a
+ * failure leaves the running config serving and logs why. */
+#ifndef CERTWRAP_RELOAD_H
+#define CERTWRAP_RELOAD_H
+
+struct daemon;
+struct report;
+struct snapshot;
+struct worker;
+
+/* Points w's listeners at snap: listeners with an unchanged address are
+ * kept, new addresses are bound, others closed. All or nothing: on failure
+ * (errors in rep) w's listeners are untouched and -1 is returned. */
+int reload_listeners(struct worker *w, struct snapshot *snap, struct report *rep);
+
+/* SIGHUP: reload the config file the daemon was started with. */
+void reload_run(struct daemon *d);
+
+#endif

@@ -1,0 +1,153 @@
+/* snapshot.c: building a whole runtime configuration, or nothing. */
+#include "proxy/snapshot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/report.h"
+#include "proxy/tls.h"
+
+static void
+resolve_accept(struct service *svc, const char *file, struct report *rep)
+{
+	const struct conf_endpoint *ep = &svc->conf->accept;
+	char err[256];
+	int n = addr_resolve(ep, ADDR_ACCEPT, svc->accept, SERVICE_MAX_ACCEPT, err, sizeof(err));
+
+	if (n < 0)
+		report_error(rep, "%s:%u: accept: %s", file, ep->line, err);
+	else
+		svc->n_accept = (unsigned)n;
+}
+
+static void
+resolve_connect(struct service *svc, const char *file, struct report *rep)
+{
+	const struct service_conf *sc = svc->conf;
+	char err[256];
+
+	for (unsigned i = 0; i < sc->n_connect; i++) {
+		const struct conf_endpoint *ep = &sc->connect[i];
+		unsigned room = SERVICE_MAX_TARGETS - svc->n_targets;
+		int n;
+
+		if (room == 0) {
+			report_error(rep, "%s:%u: connect: more than %d backend addresses in "
+			    "[%s]", file, ep->line, SERVICE_MAX_TARGETS, sc->name);
+			return;
+		}
+		n = addr_resolve(ep, ADDR_CONNECT, svc->targets + svc->n_targets, room, err,
+		    sizeof(err));
+		if (n < 0)
+			report_error(rep, "%s:%u: connect: %s", file, ep->line, err);
+		else
+			svc->n_targets += (unsigned)n;
+	}
+}
+
+/* Two services may not listen on the same address. */
+static void
+check_accept_conflicts(const struct snapshot *s, const char *file, struct report *rep)
+{
+	for (unsigned i = 0; i < s->n_services; i++)
+		for (unsigned j = i + 1; j < s->n_services; j++)
+			for (unsigned a = 0; a < s->services[i].n_accept; a++)
+				for (unsigned b = 0; b < s->services[j].n_accept; b++)
+					if (addr_equal(&s->services[i].accept[a], &s->services[j].accept[b]))
+						report_error(rep, "%s:%u: accept: [%s] and [%s] (line %u) "
+						    "both listen on %s", file, s->services[j].conf->accept.line,
+						    s->services[j].conf->name, s->services[i].conf->name,
+						    s->services[i].conf->accept.line,
+						    s->services[i].accept[a].label);
+}
+
+static void
+service_init(struct service *svc, const struct service_conf *sc, const char *file,
+    struct report *rep)
+{
+	svc->conf = sc;
+	pthread_mutex_init(&svc->tls_lock, NULL);
+	resolve_accept(svc, file, rep);
+	resolve_connect(svc, file, rep);
+	svc->tls = tlsctx_new_server(sc, file, rep);
+	if (svc->tls != NULL)
+		report_info(rep, "[%s] accept %s, connect %u address%s, %s", sc->name,
+		    svc->n_accept ? svc->accept[0].label : "?", svc->n_targets,
+		    svc->n_targets == 1 ? "" : "es", svc->tls->summary);
+}
+
+struct snapshot *
+snapshot_load(const char *path, struct report *rep)
+{
+	unsigned errors_before = rep->n_errors;
+	struct config_error cerr;
+	struct snapshot *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		report_error(rep, "%s: out of memory", path);
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	if (config_parse_file(path, &s->cfg, &cerr) == -1) {
+		report_add_lines(rep, REPORT_ERROR, cerr.msg);
+		snapshot_unref(s);
+		return NULL;
+	}
+	if ((s->services = calloc(s->cfg.n_services, sizeof(*s->services))) == NULL) {
+		report_error(rep, "%s: out of memory", path);
+		snapshot_unref(s);
+		return NULL;
+	}
+	for (unsigned i = 0; i < s->cfg.n_services; i++, s->n_services++)
+		service_init(&s->services[i], &s->cfg.services[i], path, rep);
+	check_accept_conflicts(s, path, rep);
+	if (rep->n_errors > errors_before) {
+		snapshot_unref(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct snapshot *
+snapshot_ref(struct snapshot *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void
+snapshot_unref(struct snapshot *s)
+{
+	if (s == NULL || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (unsigned i = 0; i < s->n_services; i++) {
+		tlsctx_unref(s->services[i].tls);
+		pthread_mutex_destroy(&s->services[i].tls_lock);
+	}
+	free(s->services);
+	config_free(&s->cfg);
+	free(s);
+}
+
+struct tlsctx *
+service_tls_acquire(struct service *svc)
+{
+	struct tlsctx *t;
+
+	pthread_mutex_lock(&svc->tls_lock);
+	t = tlsctx_ref(svc->tls);
+	pthread_mutex_unlock(&svc->tls_lock);
+	return t;
+}
+
+void
+service_tls_swap(struct service *svc, struct tlsctx *next)
+{
+	struct tlsctx *old;
+
+	pthread_mutex_lock(&svc->tls_lock);
+	old = svc->tls;
+	svc->tls = next;
+	pthread_mutex_unlock(&svc->tls_lock);
+	tlsctx_unref(old);
+}

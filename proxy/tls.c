@@ -1,0 +1,352 @@
+/* tls.c: building a service's SSL_CTX from its config, and TLS error words. */
+#include "proxy/tls.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "certstore/certstore.h"
+#include "proxy/config.h"
+#include "proxy/report.h"
+
+/* What the verify callback needs; kept in the SSL_CTX's app data. */
+struct verify_policy {
+	bool chain;                        /* verifyChain */
+	bool peer;                         /* verifyPeer: the leaf itself is in CAfile/CApath */
+};
+
+static int policy_index = -1;
+
+static const char *
+openssl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	return r ? r : "unknown OpenSSL error";
+}
+
+static void
+set_protocols(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+    struct report *rep)
+{
+	/* stunnel's default minimum is TLSv1, which OpenSSL 3 does not negotiate
+	 * at its default security level anyway: say so rather than pretend. */
+	int min = sc->tls_version_min ? sc->tls_version_min : TLS1_2_VERSION;
+
+	if (!SSL_CTX_set_min_proto_version(ctx, min))
+		report_error(rep, "%s:%u: sslVersionMin: %s is not supported by this OpenSSL",
+		    file, sc->tls_version_min_line, config_tls_version_name(min));
+	if (sc->tls_version_max && !SSL_CTX_set_max_proto_version(ctx, sc->tls_version_max))
+		report_error(rep, "%s:%u: sslVersionMax: %s is not supported by this OpenSSL",
+		    file, sc->tls_version_max_line, config_tls_version_name(sc->tls_version_max));
+	if (min < TLS1_2_VERSION && SSL_CTX_get_security_level(ctx) >= 1)
+		report_warn(rep, "%s:%u: sslVersionMin: OpenSSL 3 offers %s and TLSv1.1 only at "
+		    "security level 0 (this system uses %d), so the effective minimum is TLSv1.2",
+		    file, sc->tls_version_min_line, config_tls_version_name(min),
+		    SSL_CTX_get_security_level(ctx));
+}
+
+/* OpenSSL silently skips cipher names it does not know as long as one entry
+ * matches; a typo would quietly drop a cipher, so check each entry alone. */
+static void
+check_cipher_entries(const char *list, const char *file, unsigned line, struct report *rep)
+{
+	SSL_CTX *probe = SSL_CTX_new(TLS_server_method());
+	char *copy = strdup(list), *save = NULL;
+
+	for (char *tok = copy ? strtok_r(copy, ":, ", &save) : NULL; tok && probe;
+	    tok = strtok_r(NULL, ":, ", &save)) {
+		if (strchr("!-+@", tok[0]) != NULL)
+			continue;
+		if (!SSL_CTX_set_cipher_list(probe, tok))
+			report_warn(rep, "%s:%u: ciphers: \"%s\" matches no cipher and is ignored "
+			    "(see `openssl ciphers -v`)", file, line, tok);
+	}
+	ERR_clear_error();
+	free(copy);
+	SSL_CTX_free(probe);
+}
+
+static void
+set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+    struct report *rep)
+{
+	const char *ciphers = sc->ciphers.value ? sc->ciphers.value : CONFIG_DEFAULT_CIPHERS;
+	const char *suites = sc->ciphersuites.value ? sc->ciphersuites.value
+	    : CONFIG_DEFAULT_CIPHERSUITES;
+	const char *curves = sc->curves.value ? sc->curves.value : CONFIG_DEFAULT_CURVES;
+
+	if (!SSL_CTX_set_cipher_list(ctx, ciphers))
+		report_error(rep, "%s:%u: ciphers: no usable cipher in \"%s\" (see `openssl ciphers -v`)",
+		    file, sc->ciphers.line, ciphers);
+	else if (sc->ciphers.value)
+		check_cipher_entries(ciphers, file, sc->ciphers.line, rep);
+	if (!SSL_CTX_set_ciphersuites(ctx, suites))
+		report_error(rep, "%s:%u: ciphersuites: \"%s\" is not a valid TLSv1.3 ciphersuite "
+		    "list (names such as TLS_AES_256_GCM_SHA384, separated by ':')",
+		    file, sc->ciphersuites.line, suites);
+	if (!SSL_CTX_set1_groups_list(ctx, curves))
+		report_error(rep, "%s:%u: curves: \"%s\" names a curve this OpenSSL does not know "
+		    "(for example X25519:P-256:P-384)", file, sc->curves.line, curves);
+	ERR_clear_error();
+}
+
+/* Which option a certstore message is about: it names the key file first
+ * when the key is at fault. */
+static bool
+blames_key(const struct service_conf *sc, const char *msg)
+{
+	size_t n = sc->key.value ? strlen(sc->key.value) : 0;
+
+	return n > 0 && strncmp(msg, sc->key.value, n) == 0 && msg[n] == ':';
+}
+
+static void
+set_certificate(struct tlsctx *t, const struct service_conf *sc, const char *file,
+    struct report *rep)
+{
+	struct cs_trust trust = { sc->ca_file.value, sc->ca_path.value, true };
+	struct cs_warnings warnings = { 0 };
+	struct cs_error err = { { 0 } };
+	struct cs_keycert *kc;
+
+	kc = cs_keycert_load_files(sc->cert.value, sc->key.value, &trust, time(NULL),
+	    &warnings, &err);
+	for (unsigned i = 0; i < warnings.count; i++)
+		report_warn(rep, "%s:%u: cert: %s", file, sc->cert.line, warnings.msg[i]);
+	if (kc == NULL) {
+		bool key = blames_key(sc, err.msg);
+
+		report_error(rep, "%s:%u: %s: %s", file, key ? sc->key.line : sc->cert.line,
+		    key ? "key" : "cert", err.msg);
+		return;
+	}
+	if (SSL_CTX_use_certificate(t->ssl_ctx, cs_keycert_leaf(kc)) != 1 ||
+	    SSL_CTX_use_PrivateKey(t->ssl_ctx, cs_keycert_key(kc)) != 1 ||
+	    SSL_CTX_set1_chain(t->ssl_ctx, cs_keycert_chain(kc)) != 1 ||
+	    SSL_CTX_check_private_key(t->ssl_ctx) != 1)
+		report_error(rep, "%s:%u: cert: %s: OpenSSL refused the certificate: %s",
+		    file, sc->cert.line, sc->cert.value, openssl_reason());
+	t->not_after = cs_keycert_not_after(kc);
+	snprintf(t->subject, sizeof(t->subject), "%s", cs_keycert_subject(kc));
+	snprintf(t->summary, sizeof(t->summary), "%s", cs_keycert_summary(kc));
+	cs_keycert_free(kc);
+	ERR_clear_error();
+}
+
+/* verifyPeer: the peer's own certificate must be in CAfile/CApath. */
+static bool
+peer_cert_is_trusted(X509_STORE_CTX *store, X509 *cert)
+{
+	X509_OBJECT *obj = X509_STORE_CTX_get_obj_by_subject(store, X509_LU_X509,
+	    X509_get_subject_name(cert));
+	bool found = obj != NULL && X509_cmp(X509_OBJECT_get0_X509(obj), cert) == 0;
+
+	X509_OBJECT_free(obj);
+	return found;
+}
+
+/* stunnel's semantics: verifyChain checks the chain up to a CAfile root;
+ * verifyPeer accepts exactly the certificates listed in CAfile; with neither
+ * (requireCert alone) any certificate is accepted. */
+static int
+verify_callback(int preverify_ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+	const struct verify_policy *p = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), policy_index);
+	int depth = X509_STORE_CTX_get_error_depth(store);
+
+	if (p == NULL || (!p->chain && !p->peer))
+		return 1;
+	if (p->chain && !preverify_ok)
+		return 0;
+	if (p->peer && depth == 0 && !peer_cert_is_trusted(store, X509_STORE_CTX_get_current_cert(store))) {
+		X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+free_policy(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	free(ptr);
+}
+
+static void
+load_crl(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct report *rep)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	X509_LOOKUP *lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+
+	if (lookup == NULL || X509_load_crl_file(lookup, sc->crl_file.value, X509_FILETYPE_PEM) <= 0) {
+		report_error(rep, "%s:%u: CRLfile: %s: no CRL could be loaded (%s); expected "
+		    "PEM \"X509 CRL\" blocks", file, sc->crl_file.line, sc->crl_file.value,
+		    openssl_reason());
+		return;
+	}
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+}
+
+static void
+load_verify_locations(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+    struct report *rep)
+{
+	STACK_OF(X509_NAME) *names;
+
+	if (sc->ca_file.value && SSL_CTX_load_verify_file(ctx, sc->ca_file.value) != 1)
+		report_error(rep, "%s:%u: CAfile: %s: no CA certificate could be loaded (%s)",
+		    file, sc->ca_file.line, sc->ca_file.value, openssl_reason());
+	if (sc->ca_path.value && SSL_CTX_load_verify_dir(ctx, sc->ca_path.value) != 1)
+		report_error(rep, "%s:%u: CApath: %s: cannot be used as a hashed CA directory (%s)",
+		    file, sc->ca_path.line, sc->ca_path.value, openssl_reason());
+	/* tell clients which CAs we accept, so they pick the right certificate */
+	if (sc->ca_file.value && (names = SSL_load_client_CA_file(sc->ca_file.value)) != NULL)
+		SSL_CTX_set_client_CA_list(ctx, names);
+	ERR_clear_error();
+}
+
+static void
+set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct report *rep)
+{
+	struct verify_policy *p;
+	int mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
+
+	if (sc->crl_file.value && !sc->verify_chain && !sc->verify_peer)
+		report_warn(rep, "%s:%u: CRLfile: has no effect without verifyChain = yes",
+		    file, sc->crl_file.line);
+	if (!sc->verify_chain && !sc->verify_peer && !sc->require_cert)
+		return;
+	if ((sc->verify_chain || sc->verify_peer) && !sc->ca_file.value && !sc->ca_path.value) {
+		report_error(rep, "%s:%u: %s: needs CAfile or CApath with the certificates to "
+		    "trust (the CA that issues client certificates%s)", file, sc->verify_line,
+		    sc->verify_chain ? "verifyChain" : "verifyPeer",
+		    sc->verify_peer ? ", or the client certificates themselves" : "");
+		return;
+	}
+	load_verify_locations(ctx, sc, file, rep);
+	if (sc->crl_file.value)
+		load_crl(ctx, sc, file, rep);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		report_error(rep, "%s:%u: out of memory", file, sc->line);
+		return;
+	}
+	p->chain = sc->verify_chain;
+	p->peer = sc->verify_peer;
+	SSL_CTX_set_ex_data(ctx, policy_index, p);
+	if (sc->require_cert)
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	SSL_CTX_set_verify(ctx, mode, verify_callback);
+}
+
+static void
+set_session_context(SSL_CTX *ctx, const char *service_name)
+{
+	unsigned char id[SSL_MAX_SID_CTX_LENGTH];
+	unsigned int len = 0;
+
+	/* A session resumes only in the service that made it (and its client
+	 * verification); the id context is at most 32 bytes, so hash the name. */
+	EVP_Digest(service_name, strlen(service_name), id, &len, EVP_sha256(), NULL);
+	SSL_CTX_set_session_id_context(ctx, id, len < sizeof(id) ? len : sizeof(id));
+}
+
+struct tlsctx *
+tlsctx_new_server(const struct service_conf *sc, const char *file, struct report *rep)
+{
+	unsigned errors_before = rep->n_errors;
+	struct tlsctx *t = calloc(1, sizeof(*t));
+
+	if (policy_index == -1)
+		policy_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_policy);
+	if (t == NULL || (t->ssl_ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		report_error(rep, "%s:%u: [%s]: cannot create a TLS context: %s", file, sc->line,
+		    sc->name, t ? openssl_reason() : "out of memory");
+		free(t);
+		return NULL;
+	}
+	atomic_init(&t->refs, 1);
+	/* IGNORE_UNEXPECTED_EOF: a client that closes TCP without close_notify
+	 * ends its direction like one that sends it; otherwise OpenSSL 3 makes it
+	 * a fatal error and the backend's reply could no longer be delivered. */
+	SSL_CTX_set_options(t->ssl_ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* RELEASE_BUFFERS: an idle connection keeps no record buffers.
+	 * PARTIAL_WRITE + MOVING_WRITE_BUFFER: SSL_write behaves like write(2). */
+	SSL_CTX_set_mode(t->ssl_ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	set_session_context(t->ssl_ctx, sc->name);
+	set_protocols(t->ssl_ctx, sc, file, rep);
+	set_ciphers(t->ssl_ctx, sc, file, rep);
+	if (sc->cert.value == NULL)
+		report_error(rep, "%s:%u: [%s]: no cert = FILE given; a TLS server needs a "
+		    "certificate", file, sc->line, sc->name);
+	else
+		set_certificate(t, sc, file, rep);
+	set_verify(t->ssl_ctx, sc, file, rep);
+	if (rep->n_errors > errors_before) {
+		tlsctx_unref(t);
+		return NULL;
+	}
+	return t;
+}
+
+struct tlsctx *
+tlsctx_ref(struct tlsctx *t)
+{
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	return t;
+}
+
+void
+tlsctx_unref(struct tlsctx *t)
+{
+	if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	SSL_CTX_free(t->ssl_ctx);
+	free(t);
+}
+
+SSL *
+tlsctx_new_ssl(struct tlsctx *t, int fd)
+{
+	SSL *ssl = SSL_new(t->ssl_ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	if (SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	return ssl;
+}
+
+const char *
+tls_failure_reason(SSL *ssl, int ssl_error, char *buf, size_t len)
+{
+	unsigned long e = ERR_get_error();
+	long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (verify != X509_V_OK && ssl_error == SSL_ERROR_SSL)
+		snprintf(buf, len, "client certificate verify failed: %s",
+		    X509_verify_cert_error_string(verify));
+	else if (e != 0)
+		snprintf(buf, len, "%s", ERR_reason_error_string(e) ? ERR_reason_error_string(e)
+		    : "TLS protocol error");
+	else if (ssl_error == SSL_ERROR_SYSCALL && errno != 0)
+		snprintf(buf, len, "%s", strerror(errno));
+	else if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN)
+		snprintf(buf, len, "peer closed the connection");
+	else
+		snprintf(buf, len, "TLS error %d", ssl_error);
+	ERR_clear_error();
+	return buf;
+}
