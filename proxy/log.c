@@ -59,7 +59,7 @@ open_output(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 
 	if (fd == -1)
-		snprintf(err, errlen, "%s: cannot open log file: %s", path, strerror(errno));
+		snprintf(err, errlen, "%.300s: cannot open log file: %s", path, strerror(errno));
 	return fd;
 }
 
