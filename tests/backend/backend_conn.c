@@ -117,13 +117,15 @@ outq_reserve(struct outq *q, size_t n)
 	return 0;
 }
 
-/* An empty queue gives back a large buffer, so idle connections stay small. */
+/* An empty queue gives back a buffer that grew past what steady streaming
+ * needs (CONN_OUT_HIGH plus a read, rounded up: 2 * CONN_OUT_HIGH), e.g. after
+ * a large FETCH, so idle connections stay small without churning on echo. */
 static void
 outq_shrink_if_empty(struct outq *q)
 {
 	if (q->len == 0) {
 		q->head = 0;
-		if (q->cap > CONN_OUT_HIGH) {
+		if (q->cap > 2 * CONN_OUT_HIGH) {
 			free(q->data);
 			q->data = NULL;
 			q->cap = 0;
