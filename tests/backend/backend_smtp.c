@@ -145,7 +145,7 @@ smtp_auth_result(struct smtp_session *s, enum auth_result r)
 
 /* One client line of an AUTH exchange: "*" cancels (RFC 4954). */
 static void
-smtp_auth_continue(struct smtp_session *s, char *line)
+smtp_auth_continue(struct smtp_session *s, const char *line)
 {
 	char pass[AUTH_FIELD_MAX];
 
