@@ -12,6 +12,7 @@ Fixtures and helpers (see each docstring):
   free_port()         a loopback port that was free a moment ago
   config_text(), service()   build stunnel-style configuration text
   run_check(text)     certwrapd -t on a config: (status, stdout, stderr)
+  run_ctl(*args)      certwrapctl: (status, stdout, stderr)
   wait_for(), wait_port()    poll with a deadline; never sleep for a guess
   rss_kib(pid)        resident memory, for tests that memory stays flat
   LineClient          line-oriented protocol talk over a plain or TLS socket
@@ -734,6 +735,17 @@ def run_check(text, timeout=CHECK_TIMEOUT_S):
                            timeout=timeout, env=_env(), stdin=subprocess.DEVNULL)
     report = sanitizer_report(r.stdout + r.stderr)
     assert not report, f"certwrapd -t: sanitizer report:\n{r.stderr}"
+    return r.returncode, r.stdout, r.stderr
+
+
+def run_ctl(*args, timeout=CHECK_TIMEOUT_S):
+    """Runs certwrapctl with args; returns (exit status, stdout, stderr).
+    Asserts no sanitizer report."""
+    assert CERTWRAPCTL.exists(), f"{CERTWRAPCTL} is missing: run make first"
+    r = subprocess.run([str(CERTWRAPCTL), *[str(a) for a in args]], capture_output=True,
+                       text=True, timeout=timeout, env=_env(), stdin=subprocess.DEVNULL)
+    report = sanitizer_report(r.stdout + r.stderr)
+    assert not report, f"certwrapctl: sanitizer report:\n{r.stderr}"
     return r.returncode, r.stdout, r.stderr
 
 
