@@ -92,14 +92,17 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 
 $(LIBCERTSTORE): $(call obj,$(CERTSTORE_SRC))
 	@echo "  AR      $@"
+	@mkdir -p $(@D)
 	@rm -f $@ && ar rcs $@ $^
 
 $(LIBPROXY): $(call obj,$(PROXY_SRC) $(CTLPROTO_SRC))
 	@echo "  AR      $@"
+	@mkdir -p $(@D)
 	@rm -f $@ && ar rcs $@ $^
 
 $(LIBCTL): $(call obj,$(CTL_SRC) $(CTLPROTO_SRC))
 	@echo "  AR      $@"
+	@mkdir -p $(@D)
 	@rm -f $@ && ar rcs $@ $^
 
 $(CERTWRAPD): $(BUILD)/proxy/main.o $(LIBPROXY) $(LIBCERTSTORE)
