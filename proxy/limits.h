@@ -7,6 +7,10 @@
  * can always return a whole record. */
 #define RELAY_BUF_BYTES        (16 * 1024)
 
+/* Bytes one connection may move per wakeup before the loop serves others
+ * (Redis caps its writes per event the same way, for fairness). */
+#define RELAY_RUN_BUDGET_BYTES (256 * 1024)
+
 /* accept4() calls per readiness event, so one busy listener cannot starve
  * the connections already open. */
 #define ACCEPT_BATCH           64

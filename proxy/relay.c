@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "proxy/conn.h"
+#include "proxy/limits.h"
 #include "proxy/tls.h"
 
 /* What a pump step did: moved something, nothing, or closed the connection
@@ -210,9 +211,16 @@ relay_arm(struct conn *c)
 	conn_io_want(c, &c->backend_io, backend);
 }
 
+static uint64_t
+bytes_moved(const struct conn *c)
+{
+	return c->to_backend.bytes + c->to_client.bytes;
+}
+
 void
 relay_run(struct conn *c)
 {
+	const uint64_t budget_end = bytes_moved(c) + RELAY_RUN_BUDGET_BYTES;
 	enum pump r;
 	int moved;
 
@@ -232,7 +240,10 @@ relay_run(struct conn *c)
 		moved |= r;
 		if (moved)
 			conn_touch(c);
-	} while (moved);
+		/* Past the budget, yield to other connections: the sockets' level-
+		 * triggered readiness brings us back, but bytes OpenSSL holds already
+		 * never wake libev, so those are taken first. */
+	} while (moved && (bytes_moved(c) < budget_end || SSL_has_pending(c->ssl)));
 
 	if (c->to_backend.dst_shut && c->to_client.dst_shut) {
 		conn_close(c, c->first_close);
