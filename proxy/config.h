@@ -71,7 +71,8 @@ struct service_conf {
 	unsigned timeout_idle_s;          /* TIMEOUTidle: nothing moving */
 
 	/* which options were given in this section (bit per option-table row,
-	 * config_options.c), so global defaults fill only what a service left unset */
+	 * config_options.c; sslVersion sets the bits of sslVersionMin and
+	 * sslVersionMax too), so global defaults fill only what a service left unset */
 	unsigned long long set_mask;
 };
 

@@ -316,6 +316,8 @@ static const struct value_case value_cases[] = {
 	{ "[imaps]\naccept = [fe80::1%eth0]:993\n" NEED_CONNECT_CERT, "imaps", "accept",
 	  "[fe80::1%eth0]:993@2" },
 	{ "[imaps]\naccept = :::993\n" NEED_CONNECT_CERT, "imaps", "accept", "[::]:993@2" },
+	{ "[imaps]\naccept = fe80::1%eth0:993\n" NEED_CONNECT_CERT, "imaps", "accept",
+	  "[fe80::1%eth0]:993@2" },
 	{ "[imaps]\naccept = ::1:993\n" NEED_CONNECT_CERT, "imaps", "accept", "[::1]:993@2" },
 	{ "[imaps]\naccept = imaps\n" NEED_CONNECT_CERT, "imaps", "accept", "-:imaps@2" },
 	{ "[imaps]\naccept = 0.0.0.0:imaps\n" NEED_CONNECT_CERT, "imaps", "accept",
@@ -730,6 +732,8 @@ static const struct error_case error_cases[] = {
 	  "t.conf:2: accept: bad IPv6 address \"127.0.0.1\"" },
 	{ "[imaps]\naccept = [fe80::1%]:993\n" NEED_CONNECT_CERT,
 	  "t.conf:2: accept: bad IPv6 address \"fe80::1%\"" },
+	{ "[imaps]\naccept = [fe80::1%eth/0]:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad IPv6 address \"fe80::1%eth/0\"" },
 	{ "[imaps]\naccept = g::1:993\n" NEED_CONNECT_CERT,
 	  "t.conf:2: accept: bad IPv6 address \"g::1\"" },
 	{ "[imaps]\naccept = mail server:993\n" NEED_CONNECT_CERT,
@@ -842,6 +846,13 @@ static const struct error_case error_cases[] = {
 	  "t.conf:15: client: " UNSUPPORTED "\n"
 	  "t.conf:16: pid: global option, not allowed in [ssmtp]; move it above the first "
 	  "[section]" },
+	/* found when the section ends, reported in its place among the others */
+	{ "[imaps]\nsslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.2\nverifyPeer = maybe\n"
+	  NEED_ALL "[pop3s]\ncert = /c.pem\n",
+	  "t.conf:3: sslVersionMax: TLSv1.2 is below sslVersionMin = TLSv1.3 at line 2\n"
+	  "t.conf:4: verifyPeer: expected yes or no, got \"maybe\"\n"
+	  "t.conf:8: [pop3s]: " MISSING_ACCEPT "\n"
+	  "t.conf:8: [pop3s]: " MISSING_CONNECT },
 	/* the example of DESIGN.md, at line 14 of a realistic file */
 	{ "; certwrapd for the mail server\n"
 	  "pid = /run/certwrapd.pid\n"
