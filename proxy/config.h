@@ -15,10 +15,12 @@
 #define CONFIG_MAX_SERVICES  256
 #define CONFIG_ERRORS_MAX    8192         /* all error lines, joined by '\n' */
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
+#define CONFIG_MAX_TIMEOUT_S 31536000     /* one year, the bound of every TIMEOUT* */
 
 /* A value as written, and where: line 0 means "not set, default in force". */
 struct conf_str {
-	char *value;                      /* NULL when unset; owned by the config */
+	char *value;                      /* NULL when unset and without default (or set
+	                                     empty where empty means none); owned by the config */
 	unsigned line;
 };
 
@@ -26,7 +28,8 @@ struct conf_str {
 struct conf_endpoint {
 	char *host;                       /* NULL: accept on all IPv4 addresses,
 	                                     connect to localhost (stunnel's defaults) */
-	char *port;                       /* number or service name, never NULL */
+	char *port;                       /* number (1-65535, no leading zeros) or service
+	                                     name, never NULL when line != 0 */
 	unsigned line;
 };
 
@@ -43,31 +46,33 @@ struct service_conf {
 	unsigned n_connect;               /* at least 1 */
 
 	struct conf_str cert;             /* PEM: leaf, then chain (may hold the key) */
-	struct conf_str key;              /* unset: the cert file */
-	struct conf_str ca_file;
+	struct conf_str key;              /* unset: a copy of cert, line 0 */
+	struct conf_str ca_file;          /* CAfile, CApath, CRLfile: NULL when unset or empty */
 	struct conf_str ca_path;
 	struct conf_str crl_file;
 
 	bool verify_chain;                /* default no */
 	bool verify_peer;                 /* default no */
 	bool require_cert;                /* default no; implied by verify_* */
-	unsigned verify_line;             /* line of the verify* or requireCert option, 0 unset */
+	unsigned verify_line;             /* line of the last verifyChain, verifyPeer or
+	                                     requireCert line in effect, 0 unset */
 
 	int tls_version_min;              /* OpenSSL's TLS1_2_VERSION etc.; 0: library's lowest */
 	int tls_version_max;              /* 0: library's highest */
 	unsigned tls_version_min_line, tls_version_max_line;
 
-	struct conf_str ciphers;          /* TLS 1.2 and below; unset: CONFIG_DEFAULT_CIPHERS */
-	struct conf_str ciphersuites;     /* TLS 1.3; unset: CONFIG_DEFAULT_CIPHERSUITES */
-	struct conf_str curves;           /* unset: CONFIG_DEFAULT_CURVES */
+	struct conf_str ciphers;          /* TLS 1.2 and below; unset: CONFIG_DEFAULT_CIPHERS, line 0 */
+	struct conf_str ciphersuites;     /* TLS 1.3; unset: CONFIG_DEFAULT_CIPHERSUITES, line 0 */
+	struct conf_str curves;           /* unset: CONFIG_DEFAULT_CURVES, line 0 */
 
 	unsigned timeout_busy_s;          /* stunnel TIMEOUTbusy: handshake, stalled writes */
 	unsigned timeout_close_s;         /* TIMEOUTclose: waiting for close_notify */
 	unsigned timeout_connect_s;       /* TIMEOUTconnect: per backend attempt */
 	unsigned timeout_idle_s;          /* TIMEOUTidle: nothing moving */
 
-	/* which options were given in this section (bit per option-table row), so
-	 * global defaults fill only what a service left unset */
+	/* which options were given in this section (bit per option-table row,
+	 * config_options.c; sslVersion sets the bits of sslVersionMin and
+	 * sslVersionMax too), so global defaults fill only what a service left unset */
 	unsigned long long set_mask;
 };
 
@@ -75,7 +80,7 @@ struct config {
 	char *file;                       /* the path given, for messages */
 
 	enum foreground_mode foreground;  /* default no (daemonize) */
-	struct conf_str pid_file;         /* unset or empty: no pid file */
+	struct conf_str pid_file;         /* unset or empty (value NULL): no pid file */
 	int log_level;                    /* `debug`: 0..7, default 5 (notice) */
 	int syslog_facility;              /* `debug = facility.level`; default LOG_DAEMON */
 	struct conf_str output;           /* log file, appended */
@@ -107,6 +112,11 @@ struct config_error {
  * leaves *cfg empty (config_free is still safe), and err holds every error
  * found, one "file:line: option: why" per line. */
 int config_parse_string(const char *file, const char *text, struct config *cfg,
+    struct config_error *err);
+
+/* The same for len bytes that need not end in NUL: a NUL byte inside the text
+ * is an error (config_parse_string cannot see one). */
+int config_parse_buffer(const char *file, const char *text, size_t len, struct config *cfg,
     struct config_error *err);
 
 /* Reads path (bounded by CONFIG_MAX_FILE_BYTES) and parses it. A file that

@@ -1,0 +1,691 @@
+/* config_options.c: the option table, its parse functions, and the stunnel
+ * options certwrapd refuses.
+ *
+ * Every row is documented in certwrapd.conf(5); test_config.c checks that the
+ * man page names each one. Parse functions check syntax only: no file is
+ * opened and no name resolved (tls.c, listener.c and backend.c do that, with
+ * the recorded lines). */
+#include "proxy/config_internal.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include <openssl/ssl.h>
+
+#include "proxy/log.h"
+
+#define FIELD(type, base, opt) ((type *)(void *)((char *)(base) + (opt)->field))
+#define SVC(member) offsetof(struct service_conf, member)
+#define GLB(member) offsetof(struct config, member)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define ENDPOINT_PART_MAX 256             /* a value is shorter than a line */
+#define PORT_NAME_MAX     32              /* /etc/services names are shorter */
+#define HOST_NAME_MAX_LEN 253             /* DNS */
+
+/* --- small helpers --------------------------------------------------------- */
+
+static bool
+is_ascii_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+is_ascii_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Keeps the latest line: global defaults are applied after a service's own
+ * lines, and the line a message should point to is the service's. */
+static void
+record_line(void *base, const struct config_option *opt, unsigned line)
+{
+	unsigned *at;
+
+	if (opt->line_field == 0)
+		return;
+	at = (unsigned *)(void *)((char *)base + opt->line_field);
+	if (line > *at)
+		*at = line;
+}
+
+static int
+set_str(struct config_parser *p, struct conf_str *s, const char *value, unsigned line)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = config_parser_strdup(p, value)) == NULL)
+		return -1;
+	free(s->value);
+	s->value = copy;
+	s->line = line;
+	return 0;
+}
+
+/* --- parse functions --------------------------------------------------------- */
+
+static int
+parse_bool(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	bool *field = FIELD(bool, base, opt);
+
+	if (strcasecmp(value, "yes") == 0)
+		*field = true;
+	else if (strcasecmp(value, "no") == 0)
+		*field = false;
+	else
+		return config_parser_fail(p, line, opt->name, "expected yes or no, got \"%s\"", value);
+	record_line(base, opt, line);
+	return 0;
+}
+
+static int
+parse_foreground(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	enum foreground_mode *field = FIELD(enum foreground_mode, base, opt);
+
+	if (strcasecmp(value, "yes") == 0)
+		*field = FOREGROUND_YES;
+	else if (strcasecmp(value, "quiet") == 0)
+		*field = FOREGROUND_QUIET;
+	else if (strcasecmp(value, "no") == 0)
+		*field = FOREGROUND_NO;
+	else
+		return config_parser_fail(p, line, opt->name,
+		    "expected yes, quiet or no, got \"%s\"", value);
+	return 0;
+}
+
+/* A file that must be named: cert, key, output. */
+static int
+parse_file(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	if (value[0] == '\0')
+		return config_parser_fail(p, line, opt->name, "expected a file name, got nothing");
+	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
+}
+
+/* A file where empty means none, as in stunnel: pid, CAfile, CApath, CRLfile.
+ * Empty also overrides a global default. */
+static int
+parse_file_or_none(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	return set_str(p, FIELD(struct conf_str, base, opt), value[0] ? value : NULL, line);
+}
+
+/* setuid, setgid: a name or a number, resolved by main.c. */
+static int
+parse_account(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	if (value[0] == '\0' || strpbrk(value, " \t:") != NULL)
+		return config_parser_fail(p, line, opt->name,
+		    "expected a name or a number, got \"%s\"", value);
+	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
+}
+
+/* ciphers, ciphersuites, curves: OpenSSL checks the words when it loads them. */
+static int
+parse_text(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	if (value[0] == '\0')
+		return config_parser_fail(p, line, opt->name, "expected %s, got nothing", opt->syntax);
+	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
+}
+
+static int
+parse_seconds(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	unsigned long n = 0;
+	const char *c;
+
+	for (c = value; is_ascii_digit(*c) && n <= CONFIG_MAX_TIMEOUT_S; c++)
+		n = n * 10 + (unsigned long)(*c - '0');
+	if (c == value || *c != '\0' || n > CONFIG_MAX_TIMEOUT_S)
+		return config_parser_fail(p, line, opt->name,
+		    "expected whole seconds 0-%u, got \"%s\"", CONFIG_MAX_TIMEOUT_S, value);
+	*FIELD(unsigned, base, opt) = (unsigned)n;
+	return 0;
+}
+
+/* --- debug = [FACILITY.]LEVEL ------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int facility;
+} syslog_facilities[] = {
+	{ "auth", LOG_AUTH },     { "authpriv", LOG_AUTHPRIV }, { "cron", LOG_CRON },
+	{ "daemon", LOG_DAEMON }, { "ftp", LOG_FTP },           { "kern", LOG_KERN },
+	{ "lpr", LOG_LPR },       { "mail", LOG_MAIL },         { "news", LOG_NEWS },
+	{ "syslog", LOG_SYSLOG }, { "user", LOG_USER },         { "uucp", LOG_UUCP },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },     { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },     { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static int
+facility_parse(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(syslog_facilities) / sizeof(syslog_facilities[0]); i++)
+		if (strlen(syslog_facilities[i].name) == len &&
+		    strncasecmp(syslog_facilities[i].name, name, len) == 0)
+			return syslog_facilities[i].facility;
+	return -1;
+}
+
+static int
+parse_debug(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	struct config *cfg = base;
+	const char *dot = strchr(value, '.');
+	const char *level_name = dot ? dot + 1 : value;
+	int facility = cfg->syslog_facility, level;
+
+	if (dot != NULL && (facility = facility_parse(value, (size_t)(dot - value))) == -1)
+		return config_parser_fail(p, line, opt->name,
+		    "unknown syslog facility \"%.*s\": expected daemon, user, mail, auth, "
+		    "authpriv, cron, ftp, kern, lpr, news, syslog, uucp or local0-local7",
+		    (int)(dot - value), value);
+	if ((level = log_level_parse(level_name)) == -1)
+		return config_parser_fail(p, line, opt->name,
+		    "expected a level emerg, alert, crit, err, warning, notice, info, debug "
+		    "or 0-7, got \"%s\"", level_name);
+	cfg->syslog_facility = facility;
+	cfg->log_level = level;
+	return 0;
+}
+
+/* --- TLS versions ------------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int version;
+} tls_versions[] = {
+	{ "all", 0 },
+	{ "TLSv1", TLS1_VERSION },
+	{ "TLSv1.1", TLS1_1_VERSION },
+	{ "TLSv1.2", TLS1_2_VERSION },
+	{ "TLSv1.3", TLS1_3_VERSION },
+};
+
+const char *
+config_tls_version_name(int version)
+{
+	for (size_t i = 0; i < sizeof(tls_versions) / sizeof(tls_versions[0]); i++)
+		if (tls_versions[i].version == version)
+			return tls_versions[i].name;
+	return "?";
+}
+
+/* The version named value into *version; -1 after reporting. */
+static int
+tls_version_parse(struct config_parser *p, const struct config_option *opt,
+    const char *value, unsigned line, int *version)
+{
+	for (size_t i = 0; i < sizeof(tls_versions) / sizeof(tls_versions[0]); i++) {
+		if (strcasecmp(value, tls_versions[i].name) == 0) {
+			*version = tls_versions[i].version;
+			return 0;
+		}
+	}
+	if (strcasecmp(value, "SSLv3") == 0 || strcasecmp(value, "SSLv2") == 0)
+		return config_parser_fail(p, line, opt->name,
+		    "%s is not supported: OpenSSL 3 has no %s; use TLSv1.2 or later", value, value);
+	return config_parser_fail(p, line, opt->name,
+	    "expected all, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, got \"%s\"", value);
+}
+
+/* sslVersionMin, sslVersionMax: their order is checked when the section ends. */
+static int
+parse_tls_version(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	int version;
+
+	if (tls_version_parse(p, opt, value, line, &version) == -1)
+		return -1;
+	*FIELD(int, base, opt) = version;
+	record_line(base, opt, line);
+	return 0;
+}
+
+/* stunnel's sslVersion: exactly this version. */
+static int
+parse_tls_version_both(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	struct service_conf *s = base;
+	int version;
+
+	if (tls_version_parse(p, opt, value, line, &version) == -1)
+		return -1;
+	s->tls_version_min = s->tls_version_max = version;
+	s->tls_version_min_line = s->tls_version_max_line = line;
+	return 0;
+}
+
+/* --- accept and connect: [HOST:]PORT ------------------------------------------------ */
+
+static bool
+copy_part(char *dst, const char *src, size_t len)
+{
+	if (len >= ENDPOINT_PART_MAX)
+		return false;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return true;
+}
+
+/* Splits stunnel's forms: "993", "host:993", "[v6]:993" and ":::993", where
+ * the last colon splits. host is "" when there is none. NULL, or why not. */
+static const char *
+endpoint_split(const char *value, char *host, char *port, bool *bracketed)
+{
+	const char *colon;
+
+	*bracketed = false;
+	host[0] = '\0';
+	if (value[0] == '[') {
+		const char *close = strchr(value, ']');
+
+		if (close == NULL)
+			return "no ']' after the IPv6 address";
+		if (close[1] != ':')
+			return "expected [IPv6 address]:PORT";
+		*bracketed = true;
+		if (!copy_part(host, value + 1, (size_t)(close - value - 1)) ||
+		    !copy_part(port, close + 2, strlen(close + 2)))
+			return "too long";
+		return NULL;
+	}
+	if ((colon = strrchr(value, ':')) == NULL)
+		return copy_part(port, value, strlen(value)) ? NULL : "too long";
+	if (colon == value)
+		return "no host before ':'";
+	if (!copy_part(host, value, (size_t)(colon - value)) ||
+	    !copy_part(port, colon + 1, strlen(colon + 1)))
+		return "too long";
+	return NULL;
+}
+
+/* An IPv6 literal, with an optional %scope (fe80::1%eth0). Pure: no lookup. */
+static bool
+is_ipv6_literal(const char *host)
+{
+	char addr[ENDPOINT_PART_MAX];
+	const char *scope = strchr(host, '%');
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (!copy_part(addr, host, scope ? (size_t)(scope - host) : strlen(host)))
+		return false;
+	if (scope != NULL) {
+		if (scope[1] == '\0')
+			return false;
+		for (const char *c = scope + 1; *c; c++)
+			if (!is_ascii_alpha(*c) && !is_ascii_digit(*c) && !strchr("._-", *c))
+				return false;
+	}
+	return inet_pton(AF_INET6, addr, buf) == 1;
+}
+
+/* A DNS name or an IPv4 literal; the resolver decides the rest. */
+static bool
+is_host_name(const char *host)
+{
+	size_t len = strlen(host);
+
+	if (len == 0 || len > HOST_NAME_MAX_LEN || host[0] == '-' || host[0] == '.')
+		return false;
+	for (const char *c = host; *c; c++)
+		if (!is_ascii_alpha(*c) && !is_ascii_digit(*c) && !strchr("._-", *c))
+			return false;
+	return true;
+}
+
+/* A number 1-65535, written back without leading zeros, or a service name
+ * (letters, digits, '-' and '_', at least one letter) left to getaddrinfo. */
+static bool
+port_normalize(char *port)
+{
+	bool has_letter = false;
+	size_t len = strlen(port);
+	unsigned long n = 0;
+
+	if (len == 0 || len > PORT_NAME_MAX || port[0] == '-')
+		return false;
+	for (const char *c = port; *c; c++) {
+		if (is_ascii_alpha(*c))
+			has_letter = true;
+		else if (!is_ascii_digit(*c) && *c != '-' && *c != '_')
+			return false;
+	}
+	if (has_letter)
+		return true;
+	for (const char *c = port; *c && n <= 65535; c++)
+		n = n * 10 + (unsigned long)(*c - '0');
+	if (n < 1 || n > 65535)
+		return false;
+	snprintf(port, ENDPOINT_PART_MAX, "%lu", n);
+	return true;
+}
+
+static int
+endpoint_check(struct config_parser *p, const struct config_option *opt, const char *value,
+    unsigned line, char *host, char *port)
+{
+	const char *why;
+	bool bracketed;
+
+	if (value[0] == '\0')
+		return config_parser_fail(p, line, opt->name, "expected [HOST:]PORT, got nothing");
+	if (value[0] == '/')
+		return config_parser_fail(p, line, opt->name, "\"%s\": Unix socket paths are not "
+		    "supported by certwrapd (yet); use [HOST:]PORT", value);
+	if ((why = endpoint_split(value, host, port, &bracketed)) != NULL)
+		return config_parser_fail(p, line, opt->name, "\"%s\": %s; expected [HOST:]PORT, "
+		    "[IPv6]:PORT or :::PORT", value, why);
+	if ((bracketed || strchr(host, ':')) && !is_ipv6_literal(host))
+		return config_parser_fail(p, line, opt->name, "bad IPv6 address \"%s\"", host);
+	if (!bracketed && !strchr(host, ':') && host[0] && !is_host_name(host))
+		return config_parser_fail(p, line, opt->name, "bad host \"%s\": expected a host "
+		    "name, an IPv4 address or [IPv6 address]", host);
+	if (port[0] == '\0')
+		return config_parser_fail(p, line, opt->name, "no port in \"%s\"", value);
+	if (!port_normalize(port))
+		return config_parser_fail(p, line, opt->name, "bad port \"%s\": expected a number "
+		    "1-65535 or a service name such as imaps", port);
+	return 0;
+}
+
+static int
+endpoint_set(struct config_parser *p, const struct config_option *opt, struct conf_endpoint *ep,
+    const char *value, unsigned line)
+{
+	char host[ENDPOINT_PART_MAX], port[ENDPOINT_PART_MAX];
+	char *host_copy = NULL, *port_copy;
+
+	if (endpoint_check(p, opt, value, line, host, port) == -1)
+		return -1;
+	if (host[0] && (host_copy = config_parser_strdup(p, host)) == NULL)
+		return -1;
+	if ((port_copy = config_parser_strdup(p, port)) == NULL) {
+		free(host_copy);
+		return -1;
+	}
+	free(ep->host);
+	free(ep->port);
+	ep->host = host_copy;
+	ep->port = port_copy;
+	ep->line = line;
+	return 0;
+}
+
+static int
+parse_accept(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	return endpoint_set(p, opt, FIELD(struct conf_endpoint, base, opt), value, line);
+}
+
+/* Each line adds a target, tried in file order. */
+static int
+parse_connect(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	struct service_conf *s = base;
+
+	if (s->n_connect == CONFIG_MAX_CONNECT)
+		return config_parser_fail(p, line, opt->name, "more than %d connect lines in %s",
+		    CONFIG_MAX_CONNECT, config_parser_where(p));
+	if (endpoint_set(p, opt, &s->connect[s->n_connect], value, line) == -1)
+		return -1;
+	s->n_connect++;
+	return 0;
+}
+
+/* --- the table ------------------------------------------------------------------------ */
+
+const struct config_option config_options[] = {
+	/* global only */
+	{ "foreground", SCOPE_GLOBAL, parse_foreground, GLB(foreground), 0, "no",
+	  "yes | quiet | no", "stay in the foreground; yes also logs to stderr", 0, { 0 }, 0 },
+	{ "pid", SCOPE_GLOBAL, parse_file_or_none, GLB(pid_file), 0, NULL,
+	  "FILE", "pid file; empty: none", 0, { 0 }, 0 },
+	{ "debug", SCOPE_GLOBAL, parse_debug, GLB(log_level), 0, "daemon.notice",
+	  "[FACILITY.]LEVEL", "log level and syslog facility", 0, { 0 }, 0 },
+	{ "output", SCOPE_GLOBAL, parse_file, GLB(output), 0, NULL,
+	  "FILE", "append log lines to this file", 0, { 0 }, 0 },
+	{ "syslog", SCOPE_GLOBAL, parse_bool, GLB(syslog), 0, "yes",
+	  "yes | no", "log to syslog", 0, { 0 }, 0 },
+	{ "setuid", SCOPE_GLOBAL, parse_account, GLB(setuid_user), 0, NULL,
+	  "USER", "user to run as after binding", 0, { 0 }, 0 },
+	{ "setgid", SCOPE_GLOBAL, parse_account, GLB(setgid_group), 0, NULL,
+	  "GROUP", "group to run as after binding", 0, { 0 }, 0 },
+
+	/* per service; in the global section, defaults for every service */
+	{ "accept", SCOPE_SERVICE, parse_accept, SVC(accept), 0, NULL,
+	  "[HOST:]PORT", "accept connections on this address", OPT_REQUIRED, { 0 },
+	  "the address to listen on, e.g. accept = 993" },
+	{ "connect", SCOPE_SERVICE, parse_connect, SVC(connect), 0, NULL,
+	  "[HOST:]PORT", "connect to this backend; repeat for failover",
+	  OPT_REQUIRED | OPT_REPEATABLE, { 0 }, "the backend address, e.g. connect = 143" },
+	{ "cert", SCOPE_SERVICE, parse_file, SVC(cert), 0, NULL,
+	  "FILE", "certificate chain file (PEM)", OPT_REQUIRED, { 0 },
+	  "the certificate chain file, e.g. cert = /etc/certwrap/cert.pem" },
+	{ "key", SCOPE_SERVICE, parse_file, SVC(key), 0, NULL,
+	  "FILE", "private key file; default: the cert file", 0, { 0 }, 0 },
+	{ "CAfile", SCOPE_SERVICE, parse_file_or_none, SVC(ca_file), 0, NULL,
+	  "FILE", "trusted CA certificates for client verification", 0, { 0 }, 0 },
+	{ "CApath", SCOPE_SERVICE, parse_file_or_none, SVC(ca_path), 0, NULL,
+	  "DIRECTORY", "hashed directory of trusted CA certificates", 0, { 0 }, 0 },
+	{ "CRLfile", SCOPE_SERVICE, parse_file_or_none, SVC(crl_file), 0, NULL,
+	  "FILE", "certificate revocation lists", 0, { 0 }, 0 },
+	{ "verifyChain", SCOPE_SERVICE, parse_bool, SVC(verify_chain), SVC(verify_line), "no",
+	  "yes | no", "verify the client certificate chain up to a CA", 0, { 0 }, 0 },
+	{ "verifyPeer", SCOPE_SERVICE, parse_bool, SVC(verify_peer), SVC(verify_line), "no",
+	  "yes | no", "accept only client certificates found in CAfile or CApath", 0, { 0 }, 0 },
+	{ "requireCert", SCOPE_SERVICE, parse_bool, SVC(require_cert), SVC(verify_line), "no",
+	  "yes | no", "require a client certificate", 0, { 0 }, 0 },
+	{ "sslVersionMin", SCOPE_SERVICE, parse_tls_version, SVC(tls_version_min),
+	  SVC(tls_version_min_line), "all", "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3",
+	  "lowest TLS version", 0, { 0 }, 0 },
+	{ "sslVersionMax", SCOPE_SERVICE, parse_tls_version, SVC(tls_version_max),
+	  SVC(tls_version_max_line), "all", "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3",
+	  "highest TLS version", 0, { 0 }, 0 },
+	{ "sslVersion", SCOPE_SERVICE, parse_tls_version_both, SVC(tls_version_min), 0, NULL,
+	  "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3", "exactly this TLS version", 0,
+	  { "sslVersionMin", "sslVersionMax" }, 0 },
+	{ "ciphers", SCOPE_SERVICE, parse_text, SVC(ciphers), 0, CONFIG_DEFAULT_CIPHERS,
+	  "CIPHER_LIST", "TLSv1.2 and older ciphers", 0, { 0 }, 0 },
+	{ "ciphersuites", SCOPE_SERVICE, parse_text, SVC(ciphersuites), 0,
+	  CONFIG_DEFAULT_CIPHERSUITES, "CIPHERSUITES_LIST", "TLSv1.3 ciphersuites", 0, { 0 }, 0 },
+	{ "curves", SCOPE_SERVICE, parse_text, SVC(curves), 0, CONFIG_DEFAULT_CURVES,
+	  "CURVE_LIST", "key exchange groups", 0, { 0 }, 0 },
+	{ "TIMEOUTbusy", SCOPE_SERVICE, parse_seconds, SVC(timeout_busy_s), 0,
+	  STR(CONFIG_DEFAULT_TIMEOUT_BUSY_S), "SECONDS", "time to wait for expected data",
+	  0, { 0 }, 0 },
+	{ "TIMEOUTclose", SCOPE_SERVICE, parse_seconds, SVC(timeout_close_s), 0,
+	  STR(CONFIG_DEFAULT_TIMEOUT_CLOSE_S), "SECONDS", "time to wait for close_notify",
+	  0, { 0 }, 0 },
+	{ "TIMEOUTconnect", SCOPE_SERVICE, parse_seconds, SVC(timeout_connect_s), 0,
+	  STR(CONFIG_DEFAULT_TIMEOUT_CONNECT_S), "SECONDS", "time to wait to connect a backend",
+	  0, { 0 }, 0 },
+	{ "TIMEOUTidle", SCOPE_SERVICE, parse_seconds, SVC(timeout_idle_s), 0,
+	  STR(CONFIG_DEFAULT_TIMEOUT_IDLE_S), "SECONDS", "time to keep an idle connection",
+	  0, { 0 }, 0 },
+};
+
+const size_t config_options_count = sizeof(config_options) / sizeof(config_options[0]);
+
+/* set_mask has one bit per row; a line field at offset 0 would read as "none". */
+_Static_assert(sizeof(config_options) / sizeof(config_options[0]) <= 64, "set_mask bits");
+_Static_assert(offsetof(struct config, file) == 0, "line_field 0 means none");
+_Static_assert(offsetof(struct service_conf, name) == 0, "line_field 0 means none");
+
+const struct config_option *
+config_options_find(const char *name)
+{
+	for (size_t i = 0; i < config_options_count; i++)
+		if (strcasecmp(config_options[i].name, name) == 0)
+			return &config_options[i];
+	return NULL;
+}
+
+unsigned long long
+config_option_bit(const struct config_option *opt)
+{
+	return 1ULL << (opt - config_options);
+}
+
+/* --- what certwrapd refuses --------------------------------------------------------- */
+
+/* stunnel's verify levels (stunnel 5: options.c) mapped to their successors. */
+static const char *
+advise_verify(const char *value)
+{
+	static const char *const advice[] = {
+		"obsolete stunnel option; verify = 0 (request and ignore a client "
+		    "certificate) has no certwrapd equivalent: remove it",
+		"obsolete stunnel option; replace verify = 1 with verifyChain = yes "
+		    "(which also requires a client certificate)",
+		"obsolete stunnel option; replace verify = 2 with verifyChain = yes",
+		"obsolete stunnel option; replace verify = 3 with verifyChain = yes "
+		    "and verifyPeer = yes",
+		"obsolete stunnel option; replace verify = 4 with verifyPeer = yes",
+	};
+
+	if (value[0] >= '0' && value[0] <= '4' && value[1] == '\0')
+		return advice[value[0] - '0'];
+	return "obsolete stunnel option; replace it with verifyChain = yes "
+	    "and/or verifyPeer = yes";
+}
+
+#define NOT_SUPPORTED "stunnel option not supported by certwrapd; "
+
+const struct config_unsupported config_unsupported[] = {
+	{ "verify", NULL, advise_verify },
+	{ "client", NULL, NULL },     /* client mode comes later */
+	{ "CRLpath", NOT_SUPPORTED "put the CRLs in one file and use CRLfile", NULL },
+	{ "compression", NOT_SUPPORTED "TLS compression is unsafe (CRIME); remove it", NULL },
+	{ "include", NOT_SUPPORTED "put the options in this file", NULL },
+	{ "log", NOT_SUPPORTED "certwrapd always appends to the output file; remove it", NULL },
+	{ "failover", NOT_SUPPORTED "certwrapd always tries the connect targets in file "
+	    "order (stunnel's failover = prio); remove it", NULL },
+	{ "options", NOT_SUPPORTED "use sslVersionMin and sslVersionMax instead of "
+	    "NO_TLSv1 and the like; other OpenSSL options cannot be set", NULL },
+	{ "EGD", NOT_SUPPORTED "OpenSSL 3 seeds itself from the kernel; remove it", NULL },
+	{ "RND*", NOT_SUPPORTED "OpenSSL 3 seeds itself from the kernel; remove it", NULL },
+	{ "icon*", NOT_SUPPORTED "a Windows GUI option; remove it", NULL },
+	{ "taskbar", NOT_SUPPORTED "a Windows GUI option; remove it", NULL },
+	{ "CAengine", NULL, NULL },   { "checkEmail", NULL, NULL }, { "checkHost", NULL, NULL },
+	{ "checkIP", NULL, NULL },    { "chroot", NULL, NULL },     { "config", NULL, NULL },
+	{ "delay", NULL, NULL },      { "engine*", NULL, NULL },    { "exec", NULL, NULL },
+	{ "execArgs", NULL, NULL },   { "fips", NULL, NULL },       { "ident", NULL, NULL },
+	{ "libwrap", NULL, NULL },    { "local", NULL, NULL },      { "logId", NULL, NULL },
+	{ "OCSP*", NULL, NULL },      { "protocol*", NULL, NULL },  { "PSK*", NULL, NULL },
+	{ "pty", NULL, NULL },        { "redirect", NULL, NULL },   { "renegotiation", NULL, NULL },
+	{ "reset", NULL, NULL },      { "retry", NULL, NULL },      { "securityLevel", NULL, NULL },
+	{ "service", NULL, NULL },    { "session*", NULL, NULL },   { "sni", NULL, NULL },
+	{ "socket", NULL, NULL },     { "stack", NULL, NULL },      { "ticketKeySecret", NULL, NULL },
+	{ "ticketMacSecret", NULL, NULL }, { "TIMEOUTocsp", NULL, NULL },
+	{ "transparent", NULL, NULL },
+};
+
+const size_t config_unsupported_count =
+    sizeof(config_unsupported) / sizeof(config_unsupported[0]);
+
+const struct config_unsupported *
+config_options_find_unsupported(const char *name)
+{
+	for (size_t i = 0; i < config_unsupported_count; i++) {
+		const char *pattern = config_unsupported[i].name;
+		size_t len = strlen(pattern);
+
+		if (pattern[len - 1] == '*' ? strncasecmp(pattern, name, len - 1) == 0
+		                            : strcasecmp(pattern, name) == 0)
+			return &config_unsupported[i];
+	}
+	return NULL;
+}
+
+/* --- did you mean ------------------------------------------------------------------- */
+
+#define SUGGEST_NAME_MAX 64
+
+static char
+ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static unsigned
+min3(unsigned a, unsigned b, unsigned c)
+{
+	unsigned m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+/* Optimal string alignment distance, case-insensitive: insertions, deletions,
+ * substitutions and swaps of neighbours each cost 1 ("accpet" is 1 from
+ * "accept"). UINT_MAX for names too long to be a typo of an option. */
+static unsigned
+edit_distance(const char *a, const char *b)
+{
+	static const unsigned too_far = UINT_MAX;
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned d[SUGGEST_NAME_MAX + 1][SUGGEST_NAME_MAX + 1];
+
+	if (la > SUGGEST_NAME_MAX || lb > SUGGEST_NAME_MAX)
+		return too_far;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned cost = ascii_lower(a[i - 1]) != ascii_lower(b[j - 1]);
+
+			d[i][j] = min3(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+			if (i > 1 && j > 1 && ascii_lower(a[i - 1]) == ascii_lower(b[j - 2]) &&
+			    ascii_lower(a[i - 2]) == ascii_lower(b[j - 1]) && d[i - 2][j - 2] + 1 < d[i][j])
+				d[i][j] = d[i - 2][j - 2] + 1;
+		}
+	}
+	return d[la][lb];
+}
+
+const char *
+config_options_suggest(const char *name)
+{
+	const char *best = NULL;
+	unsigned best_distance = UINT_MAX;
+
+	for (size_t i = 0; i < config_options_count; i++) {
+		const char *candidate = config_options[i].name;
+		/* one slip in a short name, two in a longer one: more is a different word */
+		unsigned allowed = strlen(candidate) <= 4 ? 1 : 2;
+		unsigned d = edit_distance(name, candidate);
+
+		if (d <= allowed && d < best_distance) {
+			best = candidate;
+			best_distance = d;
+		}
+	}
+	return best;
+}

@@ -1,0 +1,1236 @@
+/* test_config.c: proxy/config.c and proxy/config_options.c.
+ *
+ * Data-driven: tables of (config text, service, option, expected value) and
+ * (config text, expected error text), walked by a few test functions. Values
+ * are compared as short strings (describe()), so a table row reads like the
+ * config it tests. Coverage tests check that every row of the option table
+ * has value and default cases here and a paragraph in certwrapd.conf(5). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proxy/config.h"
+#include "proxy/config_internal.h"
+#include "proxy/log.h"
+
+/* What a service needs besides the line under test, placed after it so the
+ * tested line keeps its number. */
+#define NEED_CONNECT_CERT "connect = 143\ncert = /etc/ssl/imaps.pem\n"
+#define NEED_ACCEPT_CERT  "accept = 993\ncert = /etc/ssl/imaps.pem\n"
+#define NEED_ALL          "accept = 993\nconnect = 143\ncert = /etc/ssl/imaps.pem\n"
+#define MINIMAL           "[imaps]\n" NEED_ALL
+#define UNSUPPORTED       "stunnel option not supported by certwrapd (yet); remove it or see certwrapd.conf(5)"
+#define MISSING_ACCEPT    "no accept = [HOST:]PORT given; add the address to listen on, e.g. accept = 993"
+#define MISSING_CONNECT   "no connect = [HOST:]PORT given; add the backend address, e.g. connect = 143"
+#define MISSING_CERT      "no cert = FILE given; add the certificate chain file, e.g. cert = /etc/certwrap/cert.pem"
+#define BAD_PORT          "expected a number 1-65535 or a service name such as imaps"
+#define BAD_LEVEL         "expected a level emerg, alert, crit, err, warning, notice, info, debug or 0-7"
+#define BAD_VERSION       "expected all, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"
+
+/* A Debian stunnel4 user's /etc/stunnel/stunnel.conf, as written for stunnel:
+ * it must parse unchanged. */
+static const char debian_stunnel_conf[] =
+	"; /etc/stunnel/stunnel.conf\n"                              /*  1 */
+	"; TLS for the local Dovecot and Postfix\n"
+	"\n"
+	"setuid = stunnel4\n"                                        /*  4 */
+	"setgid = stunnel4\n"
+	"pid = /var/run/stunnel4/stunnel.pid\n"
+	"debug = 4\n"
+	"output = /var/log/stunnel4/stunnel.log\n"                   /*  8 */
+	"\n"
+	";foreground = yes\n"
+	"sslVersionMin = TLSv1.2\n"                                  /* 11 */
+	"\n"
+	"[imaps]\n"                                                  /* 13 */
+	"accept  = 993\n"
+	"connect = 143\n"
+	"cert = /etc/ssl/certs/mail.example.org.pem\n"
+	"key = /etc/ssl/private/mail.example.org.key\n"              /* 17 */
+	"\n"
+	"[pop3s]\n"                                                  /* 19 */
+	"accept  = 995\n"
+	"connect = 110\n"
+	"cert = /etc/ssl/certs/mail.example.org.pem\n"
+	"key = /etc/ssl/private/mail.example.org.key\n"
+	"\n"
+	"# Either only expose this service to trusted networks, or require\n"
+	"# authentication when relaying emails originated from loopback.\n"
+	"[ssmtp]\n"                                                  /* 27 */
+	"accept  = 465\n"
+	"connect = 25\n"
+	"cert = /etc/ssl/certs/mail.example.org.pem\n"
+	"key = /etc/ssl/private/mail.example.org.key\n"
+	"TIMEOUTclose = 0\n";                                        /* 32 */
+
+/* The examples of certwrapd.conf(5), which must stay true. */
+static const char man_example[] =
+	"; /etc/certwrap/certwrapd.conf\n"
+	"setuid = certwrap\n"
+	"setgid = certwrap\n"
+	"pid = /run/certwrapd.pid\n"
+	"debug = notice\n"
+	"\n"
+	"; defaults for every service\n"
+	"cert = /etc/ssl/certs/mail.example.org.pem\n"                 /*  8 */
+	"key = /etc/ssl/private/mail.example.org.key\n"
+	"sslVersionMin = TLSv1.2\n"
+	"\n"
+	"[imaps]\n"                                                    /* 12 */
+	"accept = 993\n"
+	"connect = 143\n"
+	"\n"
+	"[pop3s]\n"
+	"accept = :::995\n"
+	"connect = 127.0.0.1:110\n"
+	"\n"
+	"[submissions]\n"                                              /* 20 */
+	"accept = 465\n"
+	"connect = [::1]:587\n"
+	"connect = 10.0.0.25:587\n"
+	"TIMEOUTidle = 600\n"
+	"\n"
+	"[imaps-staff]\n"                                              /* 26 */
+	"accept = 10.0.0.1:9993\n"
+	"connect = 143\n"
+	"cert = /etc/certwrap/staff.pem\n"
+	"key = /etc/certwrap/staff.key\n"
+	"CAfile = /etc/certwrap/staff-ca.pem\n"
+	"verifyChain = yes\n";
+
+/* --- describing values ------------------------------------------------------- */
+
+static const char *
+facility_name(int facility)
+{
+	static const struct { int facility; const char *name; } names[] = {
+		{ LOG_DAEMON, "daemon" }, { LOG_MAIL, "mail" }, { LOG_USER, "user" },
+		{ LOG_AUTH, "auth" }, { LOG_AUTHPRIV, "authpriv" }, { LOG_LOCAL0, "local0" },
+		{ LOG_LOCAL3, "local3" }, { LOG_LOCAL7, "local7" }, { LOG_CRON, "cron" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].facility == facility)
+			return names[i].name;
+	return "?";
+}
+
+static void
+describe_str(char *out, size_t size, const struct conf_str *s)
+{
+	snprintf(out, size, "%s@%u", s->value ? s->value : "(none)", s->line);
+}
+
+/* "-:993@2", "[::1]:993@2": host (- when none), port, line. */
+static size_t
+describe_endpoint(char *out, size_t size, const struct conf_endpoint *e)
+{
+	const char *host = e->host ? e->host : "-";
+	bool v6 = strchr(host, ':') != NULL;
+
+	return (size_t)snprintf(out, size, "%s%s%s:%s@%u", v6 ? "[" : "", host, v6 ? "]" : "",
+	    e->port ? e->port : "(null)", e->line);
+}
+
+static void
+describe_connects(char *out, size_t size, const struct service_conf *s)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < s->n_connect && used < size; i++) {
+		if (i > 0)
+			used += (size_t)snprintf(out + used, size - used, ",");
+		if (used < size)
+			used += describe_endpoint(out + used, size - used, &s->connect[i]);
+	}
+}
+
+static bool
+describe_global(char *out, size_t size, const struct config *cfg, const char *option)
+{
+	static const char *const fg[] = { "no", "yes", "quiet" };
+
+	if (strcmp(option, "foreground") == 0)
+		snprintf(out, size, "%s", fg[cfg->foreground]);
+	else if (strcmp(option, "pid") == 0)
+		describe_str(out, size, &cfg->pid_file);
+	else if (strcmp(option, "debug") == 0)
+		snprintf(out, size, "%s.%s", facility_name(cfg->syslog_facility),
+		    log_level_name((enum log_level)cfg->log_level));
+	else if (strcmp(option, "output") == 0)
+		describe_str(out, size, &cfg->output);
+	else if (strcmp(option, "syslog") == 0)
+		snprintf(out, size, "%s", cfg->syslog ? "yes" : "no");
+	else if (strcmp(option, "setuid") == 0)
+		describe_str(out, size, &cfg->setuid_user);
+	else if (strcmp(option, "setgid") == 0)
+		describe_str(out, size, &cfg->setgid_group);
+	else
+		return false;
+	return true;
+}
+
+static void
+describe_version(char *out, size_t size, int version, unsigned line)
+{
+	snprintf(out, size, "%s@%u", config_tls_version_name(version), line);
+}
+
+static bool
+describe_service_str(char *out, size_t size, const struct service_conf *s, const char *option)
+{
+	static const struct { const char *option; size_t field; } strs[] = {
+		{ "cert", offsetof(struct service_conf, cert) },
+		{ "key", offsetof(struct service_conf, key) },
+		{ "CAfile", offsetof(struct service_conf, ca_file) },
+		{ "CApath", offsetof(struct service_conf, ca_path) },
+		{ "CRLfile", offsetof(struct service_conf, crl_file) },
+		{ "ciphers", offsetof(struct service_conf, ciphers) },
+		{ "ciphersuites", offsetof(struct service_conf, ciphersuites) },
+		{ "curves", offsetof(struct service_conf, curves) },
+	};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strcmp(strs[i].option, option) == 0) {
+			describe_str(out, size, (const struct conf_str *)(const void *)
+			    ((const char *)s + strs[i].field));
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+describe_service(char *out, size_t size, const struct service_conf *s, const char *option)
+{
+	char min[64], max[64];
+
+	if (describe_service_str(out, size, s, option))
+		return true;
+	if (strcmp(option, "accept") == 0)
+		describe_endpoint(out, size, &s->accept);
+	else if (strcmp(option, "connect") == 0)
+		describe_connects(out, size, s);
+	else if (strcmp(option, "verifyChain") == 0)
+		snprintf(out, size, "%s", s->verify_chain ? "yes" : "no");
+	else if (strcmp(option, "verifyPeer") == 0)
+		snprintf(out, size, "%s", s->verify_peer ? "yes" : "no");
+	else if (strcmp(option, "requireCert") == 0)
+		snprintf(out, size, "%s", s->require_cert ? "yes" : "no");
+	else if (strcmp(option, "verify_line") == 0)
+		snprintf(out, size, "%u", s->verify_line);
+	else if (strcmp(option, "sslVersionMin") == 0)
+		describe_version(out, size, s->tls_version_min, s->tls_version_min_line);
+	else if (strcmp(option, "sslVersionMax") == 0)
+		describe_version(out, size, s->tls_version_max, s->tls_version_max_line);
+	else if (strcmp(option, "sslVersion") == 0) {
+		describe_version(min, sizeof(min), s->tls_version_min, s->tls_version_min_line);
+		describe_version(max, sizeof(max), s->tls_version_max, s->tls_version_max_line);
+		snprintf(out, size, "%s..%s", min, max);
+	} else if (strcmp(option, "TIMEOUTbusy") == 0)
+		snprintf(out, size, "%u", s->timeout_busy_s);
+	else if (strcmp(option, "TIMEOUTclose") == 0)
+		snprintf(out, size, "%u", s->timeout_close_s);
+	else if (strcmp(option, "TIMEOUTconnect") == 0)
+		snprintf(out, size, "%u", s->timeout_connect_s);
+	else if (strcmp(option, "TIMEOUTidle") == 0)
+		snprintf(out, size, "%u", s->timeout_idle_s);
+	else if (strcmp(option, "name@line") == 0)
+		snprintf(out, size, "%s@%u", s->name, s->line);
+	else
+		return false;
+	return true;
+}
+
+/* The value of option in service (NULL: global) as a string, or fails. */
+static void
+describe(char *out, size_t size, const struct config *cfg, const char *service,
+    const char *option)
+{
+	const struct service_conf *s;
+
+	if (service == NULL) {
+		if (!describe_global(out, size, cfg, option))
+			fail_msg("no global option %s to describe", option);
+		return;
+	}
+	if ((s = config_find_service(cfg, service)) == NULL)
+		fail_msg("no service [%s]", service);
+	else if (!describe_service(out, size, s, option))
+		fail_msg("no service option %s to describe", option);
+}
+
+/* --- values ------------------------------------------------------------------------ */
+
+struct value_case {
+	const char *text;
+	const char *service;              /* NULL: a global option */
+	const char *option;               /* as in the table, or a describe() key */
+	const char *want;
+};
+
+static const struct value_case value_cases[] = {
+	/* global options */
+	{ "foreground = yes\n" MINIMAL, NULL, "foreground", "yes" },
+	{ "foreground = quiet\n" MINIMAL, NULL, "foreground", "quiet" },
+	{ "foreground = NO\n" MINIMAL, NULL, "foreground", "no" },
+	{ "pid = /run/certwrapd.pid\n" MINIMAL, NULL, "pid", "/run/certwrapd.pid@1" },
+	{ "pid =\n" MINIMAL, NULL, "pid", "(none)@1" },
+	{ "debug = info\n" MINIMAL, NULL, "debug", "daemon.info" },
+	{ "debug = 7\n" MINIMAL, NULL, "debug", "daemon.debug" },
+	{ "debug = 0\n" MINIMAL, NULL, "debug", "daemon.emerg" },
+	{ "debug = err\n" MINIMAL, NULL, "debug", "daemon.error" },
+	{ "debug = warn\n" MINIMAL, NULL, "debug", "daemon.warning" },
+	{ "debug = WARNING\n" MINIMAL, NULL, "debug", "daemon.warning" },
+	{ "debug = mail.debug\n" MINIMAL, NULL, "debug", "mail.debug" },
+	{ "debug = local3.6\n" MINIMAL, NULL, "debug", "local3.info" },
+	{ "debug = AUTHPRIV.crit\n" MINIMAL, NULL, "debug", "authpriv.crit" },
+	{ "debug = local7.notice\n" MINIMAL, NULL, "debug", "local7.notice" },
+	{ "output = /var/log/certwrapd.log\n" MINIMAL, NULL, "output",
+	  "/var/log/certwrapd.log@1" },
+	{ "syslog = no\n" MINIMAL, NULL, "syslog", "no" },
+	{ "syslog = yes\n" MINIMAL, NULL, "syslog", "yes" },
+	{ "setuid = stunnel4\n" MINIMAL, NULL, "setuid", "stunnel4@1" },
+	{ "setuid = 110\n" MINIMAL, NULL, "setuid", "110@1" },
+	{ "setgid = ssl-cert\n" MINIMAL, NULL, "setgid", "ssl-cert@1" },
+
+	/* accept: every address form */
+	{ "[imaps]\naccept = 993\n" NEED_CONNECT_CERT, "imaps", "accept", "-:993@2" },
+	{ "[imaps]\naccept = 127.0.0.1:993\n" NEED_CONNECT_CERT, "imaps", "accept",
+	  "127.0.0.1:993@2" },
+	{ "[imaps]\naccept = mail.example.org:993\n" NEED_CONNECT_CERT, "imaps", "accept",
+	  "mail.example.org:993@2" },
+	{ "[imaps]\naccept = [::1]:993\n" NEED_CONNECT_CERT, "imaps", "accept", "[::1]:993@2" },
+	{ "[imaps]\naccept = [2001:db8::25]:993\n" NEED_CONNECT_CERT, "imaps", "accept",
+	  "[2001:db8::25]:993@2" },
+	{ "[imaps]\naccept = [fe80::1%eth0]:993\n" NEED_CONNECT_CERT, "imaps", "accept",
+	  "[fe80::1%eth0]:993@2" },
+	{ "[imaps]\naccept = :::993\n" NEED_CONNECT_CERT, "imaps", "accept", "[::]:993@2" },
+	{ "[imaps]\naccept = fe80::1%eth0:993\n" NEED_CONNECT_CERT, "imaps", "accept",
+	  "[fe80::1%eth0]:993@2" },
+	{ "[imaps]\naccept = ::1:993\n" NEED_CONNECT_CERT, "imaps", "accept", "[::1]:993@2" },
+	{ "[imaps]\naccept = imaps\n" NEED_CONNECT_CERT, "imaps", "accept", "-:imaps@2" },
+	{ "[imaps]\naccept = 0.0.0.0:imaps\n" NEED_CONNECT_CERT, "imaps", "accept",
+	  "0.0.0.0:imaps@2" },
+	{ "[imaps]\naccept = 1\n" NEED_CONNECT_CERT, "imaps", "accept", "-:1@2" },
+	{ "[imaps]\naccept = 65535\n" NEED_CONNECT_CERT, "imaps", "accept", "-:65535@2" },
+	{ "[imaps]\naccept = 0993\n" NEED_CONNECT_CERT, "imaps", "accept", "-:993@2" },
+
+	/* connect: the same forms, repeated lines kept in order */
+	{ "[imaps]\nconnect = 143\n" NEED_ACCEPT_CERT, "imaps", "connect", "-:143@2" },
+	{ "[imaps]\nconnect = 10.0.0.2:143\n" NEED_ACCEPT_CERT, "imaps", "connect",
+	  "10.0.0.2:143@2" },
+	{ "[imaps]\nconnect = [::1]:143\n" NEED_ACCEPT_CERT, "imaps", "connect", "[::1]:143@2" },
+	{ "[imaps]\nconnect = :::143\n" NEED_ACCEPT_CERT, "imaps", "connect", "[::]:143@2" },
+	{ "[imaps]\nconnect = imap.internal:imap2\n" NEED_ACCEPT_CERT, "imaps", "connect",
+	  "imap.internal:imap2@2" },
+	{ "[imaps]\nconnect = 10.0.0.2:143\nconnect = [2001:db8::2]:143\nconnect = 143\n"
+	  NEED_ACCEPT_CERT, "imaps", "connect",
+	  "10.0.0.2:143@2,[2001:db8::2]:143@3,-:143@4" },
+	{ "[imaps]\n"
+	  "connect = 1\nconnect = 2\nconnect = 3\nconnect = 4\nconnect = 5\nconnect = 6\n"
+	  "connect = 7\nconnect = 8\nconnect = 9\nconnect = 10\nconnect = 11\nconnect = 12\n"
+	  "connect = 13\nconnect = 14\nconnect = 15\nconnect = 16\n" NEED_ACCEPT_CERT,
+	  "imaps", "connect",
+	  "-:1@2,-:2@3,-:3@4,-:4@5,-:5@6,-:6@7,-:7@8,-:8@9,-:9@10,-:10@11,-:11@12,-:12@13,"
+	  "-:13@14,-:14@15,-:15@16,-:16@17" },
+
+	/* files */
+	{ "[imaps]\ncert = /etc/ssl/mail.pem\n" "accept = 993\nconnect = 143\n", "imaps", "cert",
+	  "/etc/ssl/mail.pem@2" },
+	{ "[imaps]\nkey = /etc/ssl/private/mail.key\n" NEED_ALL, "imaps", "key",
+	  "/etc/ssl/private/mail.key@2" },
+	{ MINIMAL, "imaps", "key", "/etc/ssl/imaps.pem@0" },
+	{ "[imaps]\nCAfile = /etc/ssl/clients.pem\n" NEED_ALL, "imaps", "CAfile",
+	  "/etc/ssl/clients.pem@2" },
+	{ "[imaps]\nCAfile =\n" NEED_ALL, "imaps", "CAfile", "(none)@2" },
+	{ "[imaps]\nCApath = /etc/ssl/certs\n" NEED_ALL, "imaps", "CApath", "/etc/ssl/certs@2" },
+	{ "[imaps]\nCRLfile = /etc/ssl/crl.pem\n" NEED_ALL, "imaps", "CRLfile",
+	  "/etc/ssl/crl.pem@2" },
+	{ "[imaps]\ncert = /etc/ssl/my mail.pem\n" "accept = 993\nconnect = 143\n", "imaps",
+	  "cert", "/etc/ssl/my mail.pem@2" },
+
+	/* client verification; verifyChain and verifyPeer imply requireCert */
+	{ "[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "verifyChain", "yes" },
+	{ "[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "requireCert", "yes" },
+	{ "[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "verify_line", "2" },
+	{ "[imaps]\nverifyChain = no\n" NEED_ALL, "imaps", "verifyChain", "no" },
+	{ "[imaps]\nverifyPeer = yes\n" NEED_ALL, "imaps", "verifyPeer", "yes" },
+	{ "[imaps]\nverifyPeer = YES\n" NEED_ALL, "imaps", "requireCert", "yes" },
+	{ "[imaps]\nverifyPeer = yes\nrequireCert = no\n" NEED_ALL, "imaps", "requireCert",
+	  "yes" },
+	{ "[imaps]\nrequireCert = yes\n" NEED_ALL, "imaps", "requireCert", "yes" },
+	{ "[imaps]\nrequireCert = yes\n" NEED_ALL, "imaps", "verifyChain", "no" },
+	{ "[imaps]\nrequireCert = no\n" NEED_ALL, "imaps", "requireCert", "no" },
+	{ "[imaps]\nverifyChain = yes\nverifyPeer = yes\n" NEED_ALL, "imaps", "verify_line", "3" },
+
+	/* TLS versions */
+	{ "[imaps]\nsslVersionMin = TLSv1.2\n" NEED_ALL, "imaps", "sslVersionMin", "TLSv1.2@2" },
+	{ "[imaps]\nsslVersionMin = tlsv1.3\n" NEED_ALL, "imaps", "sslVersionMin", "TLSv1.3@2" },
+	{ "[imaps]\nsslVersionMin = TLSv1\n" NEED_ALL, "imaps", "sslVersionMin", "TLSv1@2" },
+	{ "[imaps]\nsslVersionMin = TLSv1.1\n" NEED_ALL, "imaps", "sslVersionMin", "TLSv1.1@2" },
+	{ "[imaps]\nsslVersionMin = all\n" NEED_ALL, "imaps", "sslVersionMin", "all@2" },
+	{ "[imaps]\nsslVersionMax = TLSv1.2\n" NEED_ALL, "imaps", "sslVersionMax", "TLSv1.2@2" },
+	{ "[imaps]\nsslVersionMax = all\n" NEED_ALL, "imaps", "sslVersionMax", "all@2" },
+	{ "[imaps]\nsslVersionMin = TLSv1.2\nsslVersionMax = TLSv1.2\n" NEED_ALL, "imaps",
+	  "sslVersion", "TLSv1.2@2..TLSv1.2@3" },
+	{ "[imaps]\nsslVersionMin = TLSv1.2\nsslVersionMax = all\n" NEED_ALL, "imaps",
+	  "sslVersion", "TLSv1.2@2..all@3" },
+	{ "[imaps]\nsslVersion = TLSv1.3\n" NEED_ALL, "imaps", "sslVersion", "TLSv1.3@2..TLSv1.3@2" },
+	{ "[imaps]\nsslVersion = all\n" NEED_ALL, "imaps", "sslVersion", "all@2..all@2" },
+
+	/* strings */
+	{ "[imaps]\nciphers = ECDHE+AESGCM:!aNULL\n" NEED_ALL, "imaps", "ciphers",
+	  "ECDHE+AESGCM:!aNULL@2" },
+	{ "[imaps]\nciphersuites = TLS_AES_256_GCM_SHA384\n" NEED_ALL, "imaps", "ciphersuites",
+	  "TLS_AES_256_GCM_SHA384@2" },
+	{ "[imaps]\ncurves = X25519:P-256\n" NEED_ALL, "imaps", "curves", "X25519:P-256@2" },
+
+	/* timeouts */
+	{ "[imaps]\nTIMEOUTbusy = 30\n" NEED_ALL, "imaps", "TIMEOUTbusy", "30" },
+	{ "[imaps]\nTIMEOUTclose = 0\n" NEED_ALL, "imaps", "TIMEOUTclose", "0" },
+	{ "[imaps]\nTIMEOUTconnect = 5\n" NEED_ALL, "imaps", "TIMEOUTconnect", "5" },
+	{ "[imaps]\nTIMEOUTidle = 31536000\n" NEED_ALL, "imaps", "TIMEOUTidle", "31536000" },
+	{ "[imaps]\nTIMEOUTidle = 0000600\n" NEED_ALL, "imaps", "TIMEOUTidle", "600" },
+
+	/* option names in any case, as stunnel */
+	{ "[imaps]\ntimeoutidle = 60\n" NEED_ALL, "imaps", "TIMEOUTidle", "60" },
+	{ "[imaps]\nVERIFYPEER = yes\n" NEED_ALL, "imaps", "verifyPeer", "yes" },
+	{ "[imaps]\ncafile = /ca.pem\n" NEED_ALL, "imaps", "CAfile", "/ca.pem@2" },
+	{ "[imaps]\nACCEPT = 993\n" NEED_CONNECT_CERT, "imaps", "accept", "-:993@2" },
+
+	/* global defaults for every service that does not set the option */
+	{ "TIMEOUTidle = 60\n" MINIMAL, "imaps", "TIMEOUTidle", "60" },
+	{ "TIMEOUTidle = 60\n[imaps]\nTIMEOUTidle = 5\n" NEED_ALL "[pop3s]\n" NEED_ALL,
+	  "imaps", "TIMEOUTidle", "5" },
+	{ "TIMEOUTidle = 60\n[imaps]\nTIMEOUTidle = 5\n" NEED_ALL "[pop3s]\n" NEED_ALL,
+	  "pop3s", "TIMEOUTidle", "60" },
+	{ "cert = /etc/ssl/all.pem\nkey = /etc/ssl/all.key\n[imaps]\naccept = 993\nconnect = 143\n",
+	  "imaps", "cert", "/etc/ssl/all.pem@1" },
+	{ "cert = /etc/ssl/all.pem\n[imaps]\naccept = 993\nconnect = 143\n", "imaps", "key",
+	  "/etc/ssl/all.pem@0" },
+	{ "cert = /etc/ssl/all.pem\nkey = /etc/ssl/all.key\n[imaps]\naccept = 993\nconnect = 143\n",
+	  "imaps", "key", "/etc/ssl/all.key@2" },
+	/* stunnel's rule, a trap the man page warns of: a service's own cert, the global key */
+	{ "key = /etc/ssl/all.key\n[imaps]\n" NEED_ALL, "imaps", "key", "/etc/ssl/all.key@1" },
+	{ "connect = 10.0.0.1:143\nconnect = 10.0.0.2:143\n[imaps]\naccept = 993\ncert = /c.pem\n",
+	  "imaps", "connect", "10.0.0.1:143@1,10.0.0.2:143@2" },
+	{ "connect = 10.0.0.1:143\nconnect = 10.0.0.2:143\n[imaps]\nconnect = 1143\n"
+	  NEED_ACCEPT_CERT, "imaps", "connect", "-:1143@4" },
+	{ "accept = 127.0.0.1:993\n[imaps]\nconnect = 143\ncert = /c.pem\n", "imaps", "accept",
+	  "127.0.0.1:993@1" },
+	{ "verifyPeer = yes\nCAfile = /etc/ssl/clients.pem\n" MINIMAL, "imaps", "requireCert",
+	  "yes" },
+	{ "verifyPeer = yes\n" MINIMAL, "imaps", "verify_line", "1" },
+	{ "verifyPeer = yes\n[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "verify_line", "3" },
+	{ "CAfile = /etc/ssl/clients.pem\n[imaps]\nCAfile =\n" NEED_ALL, "imaps", "CAfile",
+	  "(none)@3" },
+	{ "sslVersion = TLSv1.2\n[imaps]\nsslVersionMax = TLSv1.3\n" NEED_ALL, "imaps",
+	  "sslVersion", "TLSv1.2@1..TLSv1.3@3" },
+	{ "sslVersionMin = TLSv1.3\n[imaps]\nsslVersion = TLSv1.2\n" NEED_ALL, "imaps",
+	  "sslVersion", "TLSv1.2@3..TLSv1.2@3" },
+	{ "ciphers = HIGH\n" MINIMAL, "imaps", "ciphers", "HIGH@1" },
+	{ "curves = X25519\n[imaps]\ncurves = P-384\n" NEED_ALL, "imaps", "curves", "P-384@3" },
+
+	/* the file format: comments, blanks, CRLF, BOM, no final newline, indentation */
+	{ "; comment\n# comment\n\n   \n[imaps]\n" NEED_ALL, "imaps", "name@line", "imaps@5" },
+	{ "\xef\xbb\xbf[imaps]\n" NEED_ALL, "imaps", "name@line", "imaps@1" },
+	{ "\xef\xbb\xbf" "TIMEOUTidle = 9\n" MINIMAL, "imaps", "TIMEOUTidle", "9" },
+	{ "[imaps]\r\naccept = 993\r\nconnect = 143\r\ncert = /c.pem\r\n", "imaps", "cert",
+	  "/c.pem@4" },
+	{ "[imaps]\naccept = 993\nconnect = 143\ncert = /c.pem", "imaps", "cert", "/c.pem@4" },
+	{ "[imaps]\n  accept = 993\n\tconnect = 143\n  cert = /c.pem\n", "imaps", "connect",
+	  "-:143@3" },
+	/* an indented line is an option of its own, never a continuation (inih's multiline) */
+	{ "[imaps]\ncert = /c.pem\n    key = /k.pem\naccept = 993\nconnect = 143\n", "imaps",
+	  "cert", "/c.pem@2" },
+	{ "[imaps]\ncert = /c.pem\n    key = /k.pem\naccept = 993\nconnect = 143\n", "imaps",
+	  "key", "/k.pem@3" },
+	{ "[ imaps ]\n" NEED_ALL, "imaps", "name@line", "imaps@1" },
+	{ "[imaps] ; the IMAP service\n" NEED_ALL, "imaps", "name@line", "imaps@1" },
+	{ "[imap s]\n" NEED_ALL, "imap s", "name@line", "imap s@1" },
+	{ "[imaps]\ncert   =   /c.pem   \n" "accept = 993\nconnect = 143\n", "imaps", "cert",
+	  "/c.pem@2" },
+	{ "[imaps]\ncert = /c.pem ; the chain\n" "accept = 993\nconnect = 143\n", "imaps", "cert",
+	  "/c.pem@2" },
+	{ "[imaps]\ncert = /etc/ssl/a=b.pem\n" "accept = 993\nconnect = 143\n", "imaps", "cert",
+	  "/etc/ssl/a=b.pem@2" },
+
+	/* a realistic Debian stunnel.conf */
+	{ debian_stunnel_conf, NULL, "setuid", "stunnel4@4" },
+	{ debian_stunnel_conf, NULL, "setgid", "stunnel4@5" },
+	{ debian_stunnel_conf, NULL, "pid", "/var/run/stunnel4/stunnel.pid@6" },
+	{ debian_stunnel_conf, NULL, "debug", "daemon.warning" },
+	{ debian_stunnel_conf, NULL, "output", "/var/log/stunnel4/stunnel.log@8" },
+	{ debian_stunnel_conf, NULL, "foreground", "no" },
+	{ debian_stunnel_conf, "imaps", "accept", "-:993@14" },
+	{ debian_stunnel_conf, "imaps", "connect", "-:143@15" },
+	{ debian_stunnel_conf, "imaps", "cert", "/etc/ssl/certs/mail.example.org.pem@16" },
+	{ debian_stunnel_conf, "imaps", "key", "/etc/ssl/private/mail.example.org.key@17" },
+	{ debian_stunnel_conf, "imaps", "sslVersionMin", "TLSv1.2@11" },
+	{ debian_stunnel_conf, "pop3s", "name@line", "pop3s@19" },
+	{ debian_stunnel_conf, "pop3s", "accept", "-:995@20" },
+	{ debian_stunnel_conf, "pop3s", "connect", "-:110@21" },
+	{ debian_stunnel_conf, "ssmtp", "name@line", "ssmtp@27" },
+	{ debian_stunnel_conf, "ssmtp", "connect", "-:25@29" },
+	{ debian_stunnel_conf, "ssmtp", "TIMEOUTclose", "0" },
+	{ debian_stunnel_conf, "imaps", "TIMEOUTclose", "60" },
+	{ debian_stunnel_conf, "ssmtp", "sslVersionMin", "TLSv1.2@11" },
+
+	/* the man page's examples */
+	{ man_example, "pop3s", "accept", "[::]:995@17" },
+	{ man_example, "pop3s", "cert", "/etc/ssl/certs/mail.example.org.pem@8" },
+	{ man_example, "submissions", "connect", "[::1]:587@22,10.0.0.25:587@23" },
+	{ man_example, "submissions", "key", "/etc/ssl/private/mail.example.org.key@9" },
+	{ man_example, "imaps-staff", "cert", "/etc/certwrap/staff.pem@29" },
+	{ man_example, "imaps-staff", "key", "/etc/certwrap/staff.key@30" },
+	{ man_example, "imaps-staff", "requireCert", "yes" },
+	{ man_example, "imaps", "sslVersionMin", "TLSv1.2@10" },
+};
+
+static void
+test_values(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(value_cases) / sizeof(value_cases[0]); i++) {
+		const struct value_case *c = &value_cases[i];
+		struct config cfg;
+		struct config_error err;
+		char got[1024];
+
+		if (config_parse_string("t.conf", c->text, &cfg, &err) != 0)
+			fail_msg("value case %zu (%s): parse failed:\n%s", i, c->option, err.msg);
+		describe(got, sizeof(got), &cfg, c->service, c->option);
+		if (strcmp(got, c->want) != 0)
+			fail_msg("value case %zu: %s in %s: got \"%s\", want \"%s\"", i, c->option,
+			    c->service ? c->service : "global", got, c->want);
+		assert_int_equal(err.count, 0);
+		assert_string_equal(err.msg, "");
+		config_free(&cfg);
+	}
+}
+
+/* --- defaults --------------------------------------------------------------------- */
+
+static const struct {
+	const char *option;
+	const char *want;
+} default_cases[] = {
+	{ "foreground", "no" },
+	{ "pid", "(none)@0" },
+	{ "debug", "daemon.notice" },
+	{ "output", "(none)@0" },
+	{ "syslog", "yes" },
+	{ "setuid", "(none)@0" },
+	{ "setgid", "(none)@0" },
+	{ "accept", "-:993@2" },
+	{ "connect", "-:143@3" },
+	{ "cert", "/etc/ssl/imaps.pem@4" },
+	{ "key", "/etc/ssl/imaps.pem@0" },
+	{ "CAfile", "(none)@0" },
+	{ "CApath", "(none)@0" },
+	{ "CRLfile", "(none)@0" },
+	{ "verifyChain", "no" },
+	{ "verifyPeer", "no" },
+	{ "requireCert", "no" },
+	{ "verify_line", "0" },
+	{ "sslVersionMin", "all@0" },
+	{ "sslVersionMax", "all@0" },
+	{ "sslVersion", "all@0..all@0" },
+	{ "ciphers", CONFIG_DEFAULT_CIPHERS "@0" },
+	{ "ciphersuites", CONFIG_DEFAULT_CIPHERSUITES "@0" },
+	{ "curves", CONFIG_DEFAULT_CURVES "@0" },
+	{ "TIMEOUTbusy", "300" },
+	{ "TIMEOUTclose", "60" },
+	{ "TIMEOUTconnect", "10" },
+	{ "TIMEOUTidle", "43200" },
+};
+
+static void
+test_defaults(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+	char got[1024];
+
+	(void)state;
+	assert_int_equal(config_parse_string("t.conf", MINIMAL, &cfg, &err), 0);
+	for (size_t i = 0; i < sizeof(default_cases) / sizeof(default_cases[0]); i++) {
+		const struct config_option *opt = config_options_find(default_cases[i].option);
+		bool global = opt != NULL && opt->scope == SCOPE_GLOBAL;
+
+		describe(got, sizeof(got), &cfg, global ? NULL : "imaps", default_cases[i].option);
+		if (strcmp(got, default_cases[i].want) != 0)
+			fail_msg("default of %s: got \"%s\", want \"%s\"", default_cases[i].option,
+			    got, default_cases[i].want);
+	}
+	assert_int_equal(cfg.n_services, 1);
+	assert_string_equal(cfg.file, "t.conf");
+	config_free(&cfg);
+}
+
+/* --- errors ------------------------------------------------------------------------- */
+
+struct error_case {
+	const char *text;
+	const char *want;                 /* err.msg exactly; count = its lines */
+};
+
+static const struct error_case error_cases[] = {
+	/* unknown options: refused, never ignored */
+	{ "[imaps]\nverifyPeeer = yes\n",
+	  "t.conf:2: verifyPeeer: unknown option (did you mean verifyPeer?)" },
+	{ "[imaps]\nfrobnicate = 1\n" NEED_ALL,
+	  "t.conf:2: frobnicate: unknown option; see certwrapd.conf(5)" },
+	{ "[imaps]\naccpet = 993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accpet: unknown option (did you mean accept?)" },
+	{ "[imaps]\nCERTIFICATE = /c.pem\n" NEED_ALL,
+	  "t.conf:2: CERTIFICATE: unknown option; see certwrapd.conf(5)" },
+	{ "[imaps]\npidd = 1\n" NEED_ALL,
+	  "t.conf:2: pidd: unknown option (did you mean pid?)" },
+	{ "[imaps]\nTIMEOUTidel = 1\n" NEED_ALL,
+	  "t.conf:2: TIMEOUTidel: unknown option (did you mean TIMEOUTidle?)" },
+	{ "[imaps]\nverify Peer = yes\n" NEED_ALL,
+	  "t.conf:2: verify Peer: unknown option (did you mean verifyPeer?)" },
+	{ "[imaps]\nfoo:bar = 1\n" NEED_ALL,
+	  "t.conf:2: foo:bar: unknown option; see certwrapd.conf(5)" },
+
+	/* stunnel options certwrapd does not support */
+	{ "client = yes\n" MINIMAL,
+	  "t.conf:1: client: " UNSUPPORTED },
+	{ MINIMAL "client = no\n",
+	  "t.conf:5: client: " UNSUPPORTED },
+	{ MINIMAL "sni = imaps:mail.example.org\n", "t.conf:5: sni: " UNSUPPORTED },
+	{ MINIMAL "exec = /usr/sbin/imapd\nexecArgs = imapd\n",
+	  "t.conf:5: exec: " UNSUPPORTED "\nt.conf:6: execArgs: " UNSUPPORTED },
+	{ "chroot = /var/lib/stunnel4/\n" MINIMAL, "t.conf:1: chroot: " UNSUPPORTED },
+	{ MINIMAL "OCSPaia = yes\n", "t.conf:5: OCSPaia: " UNSUPPORTED },
+	{ MINIMAL "ocspflag = NOCERTS\n", "t.conf:5: ocspflag: " UNSUPPORTED },
+	{ "engineCtrl = PIN:1234\n" MINIMAL, "t.conf:1: engineCtrl: " UNSUPPORTED },
+	{ MINIMAL "PSKsecrets = /etc/stunnel/psk.txt\n", "t.conf:5: PSKsecrets: " UNSUPPORTED },
+	{ MINIMAL "protocol = smtp\n", "t.conf:5: protocol: " UNSUPPORTED },
+	{ MINIMAL "sessionCacheSize = 1000\n", "t.conf:5: sessionCacheSize: " UNSUPPORTED },
+	{ MINIMAL "TIMEOUTocsp = 5\n", "t.conf:5: TIMEOUTocsp: " UNSUPPORTED },
+	{ MINIMAL "socket = l:TCP_NODELAY=1\n", "t.conf:5: socket: " UNSUPPORTED },
+	{ MINIMAL "CRLpath = /etc/ssl/crl\n",
+	  "t.conf:5: CRLpath: stunnel option not supported by certwrapd; put the CRLs in one "
+	  "file and use CRLfile" },
+	{ MINIMAL "options = NO_SSLv3\n",
+	  "t.conf:5: options: stunnel option not supported by certwrapd; use sslVersionMin and "
+	  "sslVersionMax instead of NO_TLSv1 and the like; other OpenSSL options cannot be set" },
+	{ "include = /etc/stunnel/conf.d\n" MINIMAL,
+	  "t.conf:1: include: stunnel option not supported by certwrapd; put the options in "
+	  "this file" },
+	{ MINIMAL "failover = prio\n",
+	  "t.conf:5: failover: stunnel option not supported by certwrapd; certwrapd always "
+	  "tries the connect targets in file order (stunnel's failover = prio); remove it" },
+	{ "RNDfile = /dev/urandom\n" MINIMAL,
+	  "t.conf:1: RNDfile: stunnel option not supported by certwrapd; OpenSSL 3 seeds "
+	  "itself from the kernel; remove it" },
+	{ MINIMAL "verify = 0\n", "t.conf:5: verify: obsolete stunnel option; verify = 0 (request "
+	  "and ignore a client certificate) has no certwrapd equivalent: remove it" },
+	{ MINIMAL "verify = 1\n", "t.conf:5: verify: obsolete stunnel option; replace verify = 1 "
+	  "with verifyChain = yes (which also requires a client certificate)" },
+	{ MINIMAL "verify = 2\n", "t.conf:5: verify: obsolete stunnel option; replace verify = 2 "
+	  "with verifyChain = yes" },
+	{ MINIMAL "verify = 3\n", "t.conf:5: verify: obsolete stunnel option; replace verify = 3 "
+	  "with verifyChain = yes and verifyPeer = yes" },
+	{ MINIMAL "verify = 4\n", "t.conf:5: verify: obsolete stunnel option; replace verify = 4 "
+	  "with verifyPeer = yes" },
+	{ MINIMAL "verify = 7\n", "t.conf:5: verify: obsolete stunnel option; replace it with "
+	  "verifyChain = yes and/or verifyPeer = yes" },
+
+	/* global options in a service section */
+	{ MINIMAL "pid = /run/x.pid\n", "t.conf:5: pid: global option, not allowed in [imaps]; "
+	  "move it above the first [section]" },
+	{ MINIMAL "debug = 7\n", "t.conf:5: debug: global option, not allowed in [imaps]; "
+	  "move it above the first [section]" },
+	{ MINIMAL "setuid = nobody\nforeground = yes\n",
+	  "t.conf:5: setuid: global option, not allowed in [imaps]; move it above the first "
+	  "[section]\nt.conf:6: foreground: global option, not allowed in [imaps]; move it "
+	  "above the first [section]" },
+
+	/* bad values */
+	{ "[imaps]\nverifyPeer = maybe\n" NEED_ALL,
+	  "t.conf:2: verifyPeer: expected yes or no, got \"maybe\"" },
+	{ "[imaps]\nverifyChain = 1\n" NEED_ALL,
+	  "t.conf:2: verifyChain: expected yes or no, got \"1\"" },
+	{ "[imaps]\nrequireCert =\n" NEED_ALL,
+	  "t.conf:2: requireCert: expected yes or no, got \"\"" },
+	{ "syslog = true\n" MINIMAL, "t.conf:1: syslog: expected yes or no, got \"true\"" },
+	{ "foreground = always\n" MINIMAL,
+	  "t.conf:1: foreground: expected yes, quiet or no, got \"always\"" },
+	{ "debug = loud\n" MINIMAL, "t.conf:1: debug: " BAD_LEVEL ", got \"loud\"" },
+	{ "debug = 8\n" MINIMAL, "t.conf:1: debug: " BAD_LEVEL ", got \"8\"" },
+	{ "debug =\n" MINIMAL, "t.conf:1: debug: " BAD_LEVEL ", got \"\"" },
+	{ "debug = daemon.\n" MINIMAL, "t.conf:1: debug: " BAD_LEVEL ", got \"\"" },
+	{ "debug = dameon.info\n" MINIMAL, "t.conf:1: debug: unknown syslog facility \"dameon\": "
+	  "expected daemon, user, mail, auth, authpriv, cron, ftp, kern, lpr, news, syslog, uucp "
+	  "or local0-local7" },
+	{ "output =\n" MINIMAL, "t.conf:1: output: expected a file name, got nothing" },
+	{ "setuid = stunnel 4\n" MINIMAL,
+	  "t.conf:1: setuid: expected a name or a number, got \"stunnel 4\"" },
+	{ "setgid =\n" MINIMAL, "t.conf:1: setgid: expected a name or a number, got \"\"" },
+	{ "[imaps]\ncert =\naccept = 993\nconnect = 143\n",
+	  "t.conf:2: cert: expected a file name, got nothing" },
+	{ "[imaps]\nkey =\n" NEED_ALL, "t.conf:2: key: expected a file name, got nothing" },
+	{ "[imaps]\nciphers =\n" NEED_ALL, "t.conf:2: ciphers: expected CIPHER_LIST, got nothing" },
+	{ "[imaps]\nciphersuites =\n" NEED_ALL,
+	  "t.conf:2: ciphersuites: expected CIPHERSUITES_LIST, got nothing" },
+	{ "[imaps]\ncurves =\n" NEED_ALL, "t.conf:2: curves: expected CURVE_LIST, got nothing" },
+	{ "[imaps]\nTIMEOUTidle = 1h\n" NEED_ALL,
+	  "t.conf:2: TIMEOUTidle: expected whole seconds 0-31536000, got \"1h\"" },
+	{ "[imaps]\nTIMEOUTbusy = -1\n" NEED_ALL,
+	  "t.conf:2: TIMEOUTbusy: expected whole seconds 0-31536000, got \"-1\"" },
+	{ "[imaps]\nTIMEOUTclose = 31536001\n" NEED_ALL,
+	  "t.conf:2: TIMEOUTclose: expected whole seconds 0-31536000, got \"31536001\"" },
+	{ "[imaps]\nTIMEOUTconnect =\n" NEED_ALL,
+	  "t.conf:2: TIMEOUTconnect: expected whole seconds 0-31536000, got \"\"" },
+	{ "[imaps]\nTIMEOUTconnect = 99999999999999999999999\n" NEED_ALL,
+	  "t.conf:2: TIMEOUTconnect: expected whole seconds 0-31536000, got "
+	  "\"99999999999999999999999\"" },
+
+	/* addresses */
+	{ "[imaps]\naccept = 99999\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad port \"99999\": " BAD_PORT },
+	{ "[imaps]\naccept = 0\n" NEED_CONNECT_CERT, "t.conf:2: accept: bad port \"0\": " BAD_PORT },
+	{ "[imaps]\naccept = 65536\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad port \"65536\": " BAD_PORT },
+	{ "[imaps]\naccept = 127.0.0.1:-1\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad port \"-1\": " BAD_PORT },
+	{ "[imaps]\naccept = im@ps\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad port \"im@ps\": " BAD_PORT },
+	{ "[imaps]\nconnect = backend:1a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6p7q\n" NEED_ACCEPT_CERT,
+	  "t.conf:2: connect: bad port \"1a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6p7q\": " BAD_PORT },
+	{ "[imaps]\naccept =\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: expected [HOST:]PORT, got nothing" },
+	{ "[imaps]\naccept = 127.0.0.1:\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: no port in \"127.0.0.1:\"" },
+	{ "[imaps]\naccept = :993\n" NEED_CONNECT_CERT, "t.conf:2: accept: \":993\": no host "
+	  "before ':'; expected [HOST:]PORT, [IPv6]:PORT or :::PORT" },
+	{ "[imaps]\naccept = [::1:993\n" NEED_CONNECT_CERT, "t.conf:2: accept: \"[::1:993\": no "
+	  "']' after the IPv6 address; expected [HOST:]PORT, [IPv6]:PORT or :::PORT" },
+	{ "[imaps]\naccept = [::1]993\n" NEED_CONNECT_CERT, "t.conf:2: accept: \"[::1]993\": "
+	  "expected [IPv6 address]:PORT; expected [HOST:]PORT, [IPv6]:PORT or :::PORT" },
+	{ "[imaps]\naccept = [::1]\n" NEED_CONNECT_CERT, "t.conf:2: accept: \"[::1]\": "
+	  "expected [IPv6 address]:PORT; expected [HOST:]PORT, [IPv6]:PORT or :::PORT" },
+	{ "[imaps]\naccept = [1::2::3]:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad IPv6 address \"1::2::3\"" },
+	{ "[imaps]\naccept = []:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad IPv6 address \"\"" },
+	{ "[imaps]\naccept = [127.0.0.1]:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad IPv6 address \"127.0.0.1\"" },
+	{ "[imaps]\naccept = [fe80::1%]:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad IPv6 address \"fe80::1%\"" },
+	{ "[imaps]\naccept = [fe80::1%eth/0]:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad IPv6 address \"fe80::1%eth/0\"" },
+	{ "[imaps]\naccept = g::1:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad IPv6 address \"g::1\"" },
+	{ "[imaps]\naccept = mail server:993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: bad host \"mail server\": expected a host name, an IPv4 address "
+	  "or [IPv6 address]" },
+	{ "[imaps]\nconnect = *:143\n" NEED_ACCEPT_CERT,
+	  "t.conf:2: connect: bad host \"*\": expected a host name, an IPv4 address or [IPv6 "
+	  "address]" },
+	{ "[imaps]\nconnect = /run/dovecot/imap.sock\n" NEED_ACCEPT_CERT,
+	  "t.conf:2: connect: \"/run/dovecot/imap.sock\": Unix socket paths are not supported "
+	  "by certwrapd (yet); use [HOST:]PORT" },
+	{ "[imaps]\n"
+	  "connect = 1\nconnect = 2\nconnect = 3\nconnect = 4\nconnect = 5\nconnect = 6\n"
+	  "connect = 7\nconnect = 8\nconnect = 9\nconnect = 10\nconnect = 11\nconnect = 12\n"
+	  "connect = 13\nconnect = 14\nconnect = 15\nconnect = 16\nconnect = 17\nconnect = 18\n"
+	  NEED_ACCEPT_CERT,
+	  "t.conf:18: connect: more than 16 connect lines in [imaps]\n"
+	  "t.conf:19: connect: more than 16 connect lines in [imaps]" },
+
+	/* TLS versions */
+	{ "[imaps]\nsslVersionMin = SSLv3\n" NEED_ALL, "t.conf:2: sslVersionMin: SSLv3 is not "
+	  "supported: OpenSSL 3 has no SSLv3; use TLSv1.2 or later" },
+	{ "[imaps]\nsslVersionMax = SSLv3\n" NEED_ALL, "t.conf:2: sslVersionMax: SSLv3 is not "
+	  "supported: OpenSSL 3 has no SSLv3; use TLSv1.2 or later" },
+	{ "[imaps]\nsslVersion = SSLv2\n" NEED_ALL, "t.conf:2: sslVersion: SSLv2 is not "
+	  "supported: OpenSSL 3 has no SSLv2; use TLSv1.2 or later" },
+	{ "[imaps]\nsslVersionMin = TLS1.2\n" NEED_ALL,
+	  "t.conf:2: sslVersionMin: " BAD_VERSION ", got \"TLS1.2\"" },
+	{ "[imaps]\nsslVersion = TLSv1.4\n" NEED_ALL,
+	  "t.conf:2: sslVersion: " BAD_VERSION ", got \"TLSv1.4\"" },
+	{ "[imaps]\nsslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.2\n" NEED_ALL,
+	  "t.conf:3: sslVersionMax: TLSv1.2 is below sslVersionMin = TLSv1.3 at line 2" },
+	{ "[imaps]\nsslVersionMax = TLSv1.1\nsslVersionMin = TLSv1.2\n" NEED_ALL,
+	  "t.conf:3: sslVersionMin: TLSv1.2 is above sslVersionMax = TLSv1.1 at line 2" },
+	{ "sslVersionMin = TLSv1.3\n[imaps]\nsslVersionMax = TLSv1.2\n" NEED_ALL,
+	  "t.conf:3: sslVersionMax: TLSv1.2 is below sslVersionMin = TLSv1.3 at line 1" },
+	/* a conflict between global lines is reported once, not per service */
+	{ "sslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.2\n" MINIMAL "[pop3s]\n" NEED_ALL,
+	  "t.conf:2: sslVersionMax: TLSv1.2 is below sslVersionMin = TLSv1.3 at line 1" },
+	{ "[imaps]\nsslVersionMin = TLSv1.2\nsslVersion = TLSv1.3\n" NEED_ALL,
+	  "t.conf:3: sslVersion: conflicts with sslVersionMin at line 2; keep one of them" },
+	{ "[imaps]\nsslVersion = TLSv1.3\nsslVersionMax = TLSv1.3\n" NEED_ALL,
+	  "t.conf:3: sslVersionMax: conflicts with sslVersion at line 2; keep one of them" },
+
+	/* duplicates */
+	{ "[imaps]\ncert = /a.pem\ncert = /b.pem\naccept = 993\nconnect = 143\n",
+	  "t.conf:3: cert: given twice in [imaps], first at line 2; keep one" },
+	{ "[imaps]\nverifyPeer = yes\nverifypeer = no\n" NEED_ALL,
+	  "t.conf:3: verifyPeer: given twice in [imaps], first at line 2; keep one" },
+	{ "[imaps]\nsslVersion = TLSv1.2\nsslVersion = TLSv1.3\n" NEED_ALL,
+	  "t.conf:3: sslVersion: given twice in [imaps], first at line 2; keep one" },
+	{ "pid = /a.pid\npid = /b.pid\n" MINIMAL,
+	  "t.conf:2: pid: given twice in the global section, first at line 1; keep one" },
+	{ "TIMEOUTidle = 1\nTIMEOUTidle = 2\n" MINIMAL,
+	  "t.conf:2: TIMEOUTidle: given twice in the global section, first at line 1; keep one" },
+	{ MINIMAL "[pop3s]\n" NEED_ALL "[imaps]\n" NEED_ALL,
+	  "t.conf:9: [imaps]: duplicate section; the first [imaps] is at line 1" },
+
+	/* missing options, reported at the section's header */
+	{ "[imaps]\n" NEED_CONNECT_CERT, "t.conf:1: [imaps]: " MISSING_ACCEPT },
+	{ "[imaps]\n" NEED_ACCEPT_CERT, "t.conf:1: [imaps]: " MISSING_CONNECT },
+	{ "[imaps]\naccept = 993\nconnect = 143\n", "t.conf:1: [imaps]: " MISSING_CERT },
+	{ "[imaps]\n", "t.conf:1: [imaps]: " MISSING_ACCEPT "\nt.conf:1: [imaps]: "
+	  MISSING_CONNECT "\nt.conf:1: [imaps]: " MISSING_CERT },
+	{ MINIMAL "[pop3s]\naccept = 995\ncert = /c.pem\n",
+	  "t.conf:5: [pop3s]: " MISSING_CONNECT },
+
+	/* lines */
+	{ "[imaps]\nverifyPeer yes\n" NEED_ALL,
+	  "t.conf:2: verifyPeer yes: no '=' in the line; expected option = value" },
+	{ "[imaps]\naccept: 993\n" NEED_CONNECT_CERT,
+	  "t.conf:2: accept: 993: no '=' in the line; expected option = value" },
+	{ "[imaps]\n= 993\n" NEED_ALL, "t.conf:2: no option name before '='" },
+	{ "[imaps]\ncert = /c.pem\x01\n" NEED_ALL, "t.conf:2: control character 0x01 in the line" },
+	{ "[imaps]\n\x7f\n" NEED_ALL, "t.conf:2: control character 0x7f in the line" },
+	{ "[imaps]\nciphers = HIGH\rTLS\n" NEED_ALL,
+	  "t.conf:2: control character 0x0d in the line" },
+	{ "[imaps\n" NEED_ALL, "t.conf:1: [imaps: no ']' at the end of the section header" },
+	{ "[imaps] x\n" NEED_ALL, "t.conf:1: [imaps] x: unexpected text after ']'" },
+	{ "[]\n" NEED_ALL, "t.conf:1: []: empty section name; write the service name, e.g. [imaps]" },
+	{ "[  ]\n" NEED_ALL,
+	  "t.conf:1: []: empty section name; write the service name, e.g. [imaps]" },
+	{ "", "t.conf: no [service] section; add one, e.g. [imaps] with accept, connect and cert" },
+	{ "\n\n; nothing\n",
+	  "t.conf: no [service] section; add one, e.g. [imaps] with accept, connect and cert" },
+	{ "pid = /run/certwrapd.pid\n" NEED_ALL,
+	  "t.conf: no [service] section; add one, e.g. [imaps] with accept, connect and cert" },
+
+	/* every error of the file, in file order, the header errors in place */
+	{ "debug = loud\n"                           /*  1 */
+	  "[imaps]\n"
+	  "accept = 993\n"
+	  "connect = 143\n"
+	  "cert = /c.pem\n"
+	  "verifyPeer = maybe\n"                     /*  6 */
+	  "[pop3s]\n"                                /*  7 */
+	  "accept = 995\n"
+	  "connect = 110\n"
+	  "[ssmtp]\n"
+	  "accept = 465\n"
+	  "connect = 25\n"
+	  "cert = /c.pem\n"
+	  "TIMEOUTidle = 1h\n"                       /* 14 */
+	  "client = yes\n"                           /* 15 */
+	  "pid = /run/x.pid\n",                      /* 16 */
+	  "t.conf:1: debug: " BAD_LEVEL ", got \"loud\"\n"
+	  "t.conf:6: verifyPeer: expected yes or no, got \"maybe\"\n"
+	  "t.conf:7: [pop3s]: " MISSING_CERT "\n"
+	  "t.conf:14: TIMEOUTidle: expected whole seconds 0-31536000, got \"1h\"\n"
+	  "t.conf:15: client: " UNSUPPORTED "\n"
+	  "t.conf:16: pid: global option, not allowed in [ssmtp]; move it above the first "
+	  "[section]" },
+	/* found when the section ends, reported in its place among the others */
+	{ "[imaps]\nsslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.2\nverifyPeer = maybe\n"
+	  NEED_ALL "[pop3s]\ncert = /c.pem\n",
+	  "t.conf:3: sslVersionMax: TLSv1.2 is below sslVersionMin = TLSv1.3 at line 2\n"
+	  "t.conf:4: verifyPeer: expected yes or no, got \"maybe\"\n"
+	  "t.conf:8: [pop3s]: " MISSING_ACCEPT "\n"
+	  "t.conf:8: [pop3s]: " MISSING_CONNECT },
+	/* the example of DESIGN.md, at line 14 of a realistic file */
+	{ "; certwrapd for the mail server\n"
+	  "pid = /run/certwrapd.pid\n"
+	  "setuid = certwrap\n"
+	  "\n"
+	  "[imaps]\n"
+	  "accept = 993\n"
+	  "connect = 143\n"
+	  "cert = /etc/certwrap/mail.pem\n"
+	  "\n"
+	  "[submissions]\n"
+	  "accept = 465\n"
+	  "connect = 587\n"
+	  "cert = /etc/certwrap/mail.pem\n"
+	  "verifyPeer = maybe\n",
+	  "t.conf:14: verifyPeer: expected yes or no, got \"maybe\"" },
+};
+
+static void
+expect_parse_error(const char *what, const char *text, size_t len, const char *want)
+{
+	struct config cfg;
+	struct config_error err;
+	unsigned lines = 1;
+
+	memset(&cfg, 0xa5, sizeof(cfg));          /* the parser must not rely on a zeroed cfg */
+	if (config_parse_buffer("t.conf", text, len, &cfg, &err) != -1)
+		fail_msg("%s: parsed, want the error:\n%s", what, want);
+	if (strcmp(err.msg, want) != 0)
+		fail_msg("%s:\ngot:\n%s\nwant:\n%s", what, err.msg, want);
+	for (const char *c = want; *c; c++)
+		lines += *c == '\n';
+	assert_int_equal(err.count, lines);
+	/* a failed parse leaves nothing behind */
+	assert_null(cfg.services);
+	assert_int_equal(cfg.n_services, 0);
+	assert_null(cfg.file);
+	config_free(&cfg);
+}
+
+static void
+test_errors(void **state)
+{
+	char what[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
+		snprintf(what, sizeof(what), "error case %zu", i);
+		expect_parse_error(what, error_cases[i].text, strlen(error_cases[i].text),
+		    error_cases[i].want);
+	}
+}
+
+/* Errors that tables of C strings cannot hold or that need building. */
+static void
+test_error_nul_byte(void **state)
+{
+	static const char text[] = "[imaps]\naccept = 993\nconnect = 143\0 ; hidden\ncert = /c.pem\n";
+
+	(void)state;
+	/* no "no connect given" for a section with an error: see service_finish() */
+	expect_parse_error("NUL byte", text, sizeof(text) - 1,
+	    "t.conf:3: NUL byte in the line; is this a text file?");
+}
+
+/* "[imaps]" and what it needs, then "ciphers = " and a value of n letters. */
+static int
+text_with_long_line(char *text, size_t size, size_t n, const char *after)
+{
+	char value[1024];
+
+	assert_true(n < sizeof(value));
+	memset(value, 'A', n);
+	value[n] = '\0';
+	return snprintf(text, size, "[imaps]\n" NEED_ALL "ciphers = %s%s", value, after);
+}
+
+static void
+test_error_long_line(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+	char text[2048];
+	int n;
+
+	(void)state;
+	/* 198 bytes and the newline fit inih's 200-byte buffer with its NUL */
+	n = text_with_long_line(text, sizeof(text), 188, "\n");
+	assert_int_equal(config_parse_buffer("t.conf", text, (size_t)n, &cfg, &err), 0);
+	assert_int_equal(strlen(config_find_service(&cfg, "imaps")->ciphers.value), 188);
+	config_free(&cfg);
+	/* one more byte is refused */
+	n = text_with_long_line(text, sizeof(text), 189, "\n");
+	expect_parse_error("199 bytes", text, (size_t)n,
+	    "t.conf:5: line longer than 199 bytes with its newline; shorten it");
+	/* and the tail of a long line is not read as a line of its own */
+	n = text_with_long_line(text, sizeof(text), 300, " = tail\nverifyPeer = yes\n");
+	expect_parse_error("tail", text, (size_t)n,
+	    "t.conf:5: line longer than 199 bytes with its newline; shorten it");
+	n = text_with_long_line(text, sizeof(text), 600, "\ncurves = P-384\nverifyPeer = maybe\n");
+	expect_parse_error("lines after", text, (size_t)n,
+	    "t.conf:5: line longer than 199 bytes with its newline; shorten it\n"
+	    "t.conf:7: verifyPeer: expected yes or no, got \"maybe\"");
+	/* the same on a last line without a newline */
+	n = text_with_long_line(text, sizeof(text), 600, "");
+	expect_parse_error("last line", text, (size_t)n,
+	    "t.conf:5: line longer than 199 bytes with its newline; shorten it");
+	/* CRLF: the carriage return is a byte of the line too */
+	n = snprintf(text, sizeof(text), "[imaps]\r\n" NEED_ALL "ciphers = %0188d\r\n", 0);
+	expect_parse_error("CRLF", text, (size_t)n,
+	    "t.conf:5: line longer than 199 bytes with its newline; shorten it");
+}
+
+static void
+test_error_too_many_sections(void **state)
+{
+	size_t size = (CONFIG_MAX_SERVICES + 2) * 80, used = 0;
+	char *text = malloc(size);
+	char want[256];
+
+	(void)state;
+	assert_non_null(text);
+	for (unsigned i = 0; i < CONFIG_MAX_SERVICES + 2; i++)
+		used += (size_t)snprintf(text + used, size - used,
+		    "[s%u]\naccept = %u\nconnect = 143\ncert = /c.pem\n", i, 1000 + i);
+	snprintf(want, sizeof(want), "t.conf:%u: [s%u]: more than %d [service] sections",
+	    CONFIG_MAX_SERVICES * 4 + 1, CONFIG_MAX_SERVICES, CONFIG_MAX_SERVICES);
+	expect_parse_error("too many sections", text, used, want);
+	free(text);
+}
+
+/* Thousands of errors: all counted, as many shown as fit, then how many not. */
+static void
+test_error_overflow(void **state)
+{
+	size_t size = 3000 * 16, used = 0;
+	char *text = malloc(size);
+	struct config cfg;
+	struct config_error err;
+	const char *last;
+
+	(void)state;
+	assert_non_null(text);
+	used += (size_t)snprintf(text, size, MINIMAL);
+	for (unsigned i = 0; i < 3000; i++)
+		used += (size_t)snprintf(text + used, size - used, "junk%u\n", i);
+	assert_int_equal(config_parse_buffer("t.conf", text, used, &cfg, &err), -1);
+	assert_int_equal(err.count, 3000);
+	assert_true(strlen(err.msg) < sizeof(err.msg));
+	assert_non_null(strstr(err.msg, "t.conf:5: junk0: no '=' in the line"));
+	last = strrchr(err.msg, '\n');
+	assert_non_null(last);
+	assert_true(strncmp(last + 1, "t.conf: ", 8) == 0);
+	assert_non_null(strstr(last, " more errors not shown"));
+	assert_int_equal(cfg.n_services, 0);
+	config_free(&cfg);
+	free(text);
+}
+
+/* --- files ------------------------------------------------------------------------------ */
+
+static void
+write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_parse_file(void **state)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[64], want[256];
+	struct config cfg;
+	struct config_error err;
+	char *big;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/certwrapd.conf", dir);
+
+	assert_int_equal(config_parse_file(path, &cfg, &err), -1);
+	snprintf(want, sizeof(want), "%s: cannot read: No such file or directory", path);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(err.count, 1);
+	config_free(&cfg);
+
+	write_file(path, debian_stunnel_conf, strlen(debian_stunnel_conf));
+	assert_int_equal(config_parse_file(path, &cfg, &err), 0);
+	assert_string_equal(cfg.file, path);
+	assert_int_equal(cfg.n_services, 3);
+	config_free(&cfg);
+
+	write_file(path, "[imaps]\naccept = 993\n\0\n", 23);
+	assert_int_equal(config_parse_file(path, &cfg, &err), -1);
+	snprintf(want, sizeof(want), "%s:3: NUL byte in the line; is this a text file?", path);
+	assert_string_equal(err.msg, want);
+
+	/* exactly the limit is read (and refused for its content), one more byte is not */
+	big = malloc(CONFIG_MAX_FILE_BYTES + 1);
+	assert_non_null(big);
+	memset(big, '\n', CONFIG_MAX_FILE_BYTES + 1);
+	write_file(path, big, CONFIG_MAX_FILE_BYTES);
+	assert_int_equal(config_parse_file(path, &cfg, &err), -1);
+	snprintf(want, sizeof(want), "%s: no [service] section; add one, e.g. [imaps] with "
+	    "accept, connect and cert", path);
+	assert_string_equal(err.msg, want);
+	write_file(path, big, CONFIG_MAX_FILE_BYTES + 1);
+	assert_int_equal(config_parse_file(path, &cfg, &err), -1);
+	snprintf(want, sizeof(want), "%s: larger than %d bytes; is this the configuration file?",
+	    path, CONFIG_MAX_FILE_BYTES);
+	assert_string_equal(err.msg, want);
+	free(big);
+
+	assert_int_equal(config_parse_file(dir, &cfg, &err), -1);
+	snprintf(want, sizeof(want), "%s: cannot read: Is a directory", dir);
+	assert_string_equal(err.msg, want);
+
+	unlink(path);
+	rmdir(dir);
+}
+
+/* --- the API around the parser ---------------------------------------------------------- */
+
+static void
+test_api(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	config_free(&cfg);                  /* a zeroed config */
+	config_free(NULL);
+
+	assert_int_equal(config_parse_string("t.conf", MINIMAL "[pop3s]\n" NEED_ALL, &cfg, &err), 0);
+	assert_int_equal(cfg.n_services, 2);
+	assert_string_equal(cfg.services[0].name, "imaps");      /* file order */
+	assert_string_equal(cfg.services[1].name, "pop3s");
+	assert_ptr_equal(config_find_service(&cfg, "pop3s"), &cfg.services[1]);
+	assert_null(config_find_service(&cfg, "smtps"));
+	assert_null(config_find_service(&cfg, "IMAPS"));         /* names are exact */
+	assert_int_equal(cfg.services[0].set_mask,
+	    config_option_bit(config_options_find("accept")) |
+	    config_option_bit(config_options_find("connect")) |
+	    config_option_bit(config_options_find("cert")));
+	config_free(&cfg);
+	assert_null(cfg.services);
+	config_free(&cfg);                  /* twice */
+
+	assert_int_equal(config_parse_string("t.conf", MINIMAL, &cfg, NULL), 0);   /* err optional */
+	config_free(&cfg);
+	assert_int_equal(config_parse_string("t.conf", "", &cfg, NULL), -1);
+
+	assert_string_equal(config_tls_version_name(0), "all");
+	assert_string_equal(config_tls_version_name(0x0301), "TLSv1");
+	assert_string_equal(config_tls_version_name(0x0302), "TLSv1.1");
+	assert_string_equal(config_tls_version_name(0x0303), "TLSv1.2");
+	assert_string_equal(config_tls_version_name(0x0304), "TLSv1.3");
+	assert_string_equal(config_tls_version_name(0x0300), "?");
+}
+
+/* --- coverage of the table ---------------------------------------------------------------- */
+
+/* Every option has a value case and a default case here. */
+static void
+test_every_option_is_tested(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < config_options_count; i++) {
+		const char *name = config_options[i].name;
+		bool valued = false, defaulted = false;
+
+		for (size_t j = 0; j < sizeof(value_cases) / sizeof(value_cases[0]); j++)
+			valued |= strcmp(value_cases[j].option, name) == 0 &&
+			    strstr(value_cases[j].text, name) != NULL;
+		for (size_t j = 0; j < sizeof(default_cases) / sizeof(default_cases[0]); j++)
+			defaulted |= strcmp(default_cases[j].option, name) == 0;
+		if (!valued || !defaulted)
+			fail_msg("option %s lacks a %s case", name, valued ? "default" : "value");
+	}
+}
+
+/* Every unsupported stunnel option is refused with its message. */
+static void
+test_every_unsupported_option_is_refused(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < config_unsupported_count; i++) {
+		const struct config_unsupported *u = &config_unsupported[i];
+		char name[64], text[256], want[512];
+		size_t len = strlen(u->name);
+
+		/* "OCSP*" stands for any name that begins so */
+		snprintf(name, sizeof(name), "%.*s%s", (int)len - (u->name[len - 1] == '*'), u->name,
+		    u->name[len - 1] == '*' ? "Anything" : "");
+		snprintf(text, sizeof(text), MINIMAL "%s = 1\n", name);
+		snprintf(want, sizeof(want), "t.conf:5: %s: %s", name,
+		    u->advise ? u->advise("1") : u->message ? u->message : UNSUPPORTED);
+		expect_parse_error(name, text, strlen(text), want);
+		assert_null(config_options_find(name));
+	}
+}
+
+/* Every option and every refused stunnel option is in certwrapd.conf(5). */
+static void
+test_man_page_documents_every_option(void **state)
+{
+	FILE *f = fopen("proxy/certwrapd.conf.5", "r");
+	static char page[256 * 1024];
+	size_t len;
+	char needle[128];
+
+	(void)state;
+	if (f == NULL)
+		fail_msg("proxy/certwrapd.conf.5: cannot open (run from the source tree)");
+	len = fread(page, 1, sizeof(page) - 1, f);
+	page[len] = '\0';
+	fclose(f);
+	for (size_t i = 0; i < config_options_count; i++) {
+		/* each option is a .TP paragraph tagged "\fBname\fR = syntax" */
+		snprintf(needle, sizeof(needle), "\n.TP\n\\fB%s\\fR = ", config_options[i].name);
+		if (strstr(page, needle) == NULL)
+			fail_msg("certwrapd.conf.5 has no paragraph for %s", config_options[i].name);
+	}
+	for (size_t i = 0; i < config_unsupported_count; i++) {
+		size_t n = strlen(config_unsupported[i].name);
+
+		bool prefix = config_unsupported[i].name[n - 1] == '*';
+
+		snprintf(needle, sizeof(needle), "\\fB%.*s%s", (int)(n - prefix),
+		    config_unsupported[i].name, prefix ? "" : "\\fR");
+		if (strstr(page, needle) == NULL)
+			fail_msg("certwrapd.conf.5 does not name the unsupported %s",
+			    config_unsupported[i].name);
+	}
+}
+
+static void
+test_suggestions(void **state)
+{
+	(void)state;
+	assert_string_equal(config_options_suggest("verifyPeeer"), "verifyPeer");
+	assert_string_equal(config_options_suggest("VERIFYPER"), "verifyPeer");
+	assert_string_equal(config_options_suggest("acept"), "accept");
+	assert_string_equal(config_options_suggest("conect"), "connect");
+	assert_string_equal(config_options_suggest("sslversionmn"), "sslVersionMin");
+	assert_string_equal(config_options_suggest("kye"), "key");
+	assert_string_equal(config_options_suggest("certs"), "cert");
+	assert_null(config_options_suggest("listen"));
+	assert_string_equal(config_options_suggest("ke"), "key");
+	assert_null(config_options_suggest("kxx"));              /* two slips in a short name */
+	assert_null(config_options_suggest("timeout"));
+	assert_null(config_options_suggest(""));
+	assert_null(config_options_suggest("a_name_far_longer_than_any_option_name_at_all_"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_error_nul_byte),
+		cmocka_unit_test(test_error_long_line),
+		cmocka_unit_test(test_error_too_many_sections),
+		cmocka_unit_test(test_error_overflow),
+		cmocka_unit_test(test_parse_file),
+		cmocka_unit_test(test_api),
+		cmocka_unit_test(test_every_option_is_tested),
+		cmocka_unit_test(test_every_unsupported_option_is_refused),
+		cmocka_unit_test(test_man_page_documents_every_option),
+		cmocka_unit_test(test_suggestions),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
