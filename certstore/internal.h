@@ -1,4 +1,4 @@
-/* internal.h: shared by certstore/*.c only; callers use certstore.h. */
+/* internal.h: shared by the certstore library's own files; callers use certstore.h. */
 #ifndef CERTWRAP_CERTSTORE_INTERNAL_H
 #define CERTWRAP_CERTSTORE_INTERNAL_H
 
