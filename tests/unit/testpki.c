@@ -106,7 +106,7 @@ add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *e;
 
-	if (value == NULL)
+	if (value == NULL || value[0] == '\0')
 		return;
 	if ((e = X509V3_EXT_conf_nid(NULL, ctx, nid, value)) == NULL || !X509_add_ext(x, e, -1))
 		die(value);

@@ -40,7 +40,8 @@ struct tp_cert_spec {
 	long not_after_days;
 	const char *san;                  /* subjectAltName, "DNS:mail.example.com", or NULL */
 	const char *eku;                  /* extendedKeyUsage, "serverAuth", or NULL */
-	const char *ku;                   /* keyUsage, or NULL for the default above */
+	const char *ku;                   /* keyUsage; NULL: the default above; "": none
+	                                     (what `openssl req -x509` makes: CA:TRUE, no KU) */
 };
 
 /* Defaults: SHA-256, valid from TP_NOW - 1 day to TP_NOW + 365 days, O=Example.
