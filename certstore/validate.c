@@ -488,11 +488,13 @@ chain_build(struct vctx *v)
 
 /* --- step 3: say what was repaired ------------------------------------------------ */
 
+/* The order of what is sent: the leaf, then each issuer. Where the root sits
+ * in the file does not matter, since it is not sent. */
 static void
 note_order(struct vctx *v)
 {
 	char s[SUBJECT_MAX], order[4 * CHAIN_MAX + 8];
-	int prev = -1, len = 0;
+	int prev = -1, len;
 	bool shuffled = false;
 
 	if (v->leaf_idx != 0)
@@ -500,10 +502,10 @@ note_order(struct vctx *v)
 		    "anyway (put it first in the file)", v->cert_name, v->kc->subject,
 		    v->leaf_idx + 1, v->ncerts);
 	len = snprintf(order, sizeof(order), "%d", v->leaf_idx + 1);
-	for (int i = 0; i < sk_X509_num(v->kc->chain) + 1; i++) {
-		int idx = i < sk_X509_num(v->kc->chain) ? v->chain_idx[i] : v->root_idx;
+	for (int i = 0; i < sk_X509_num(v->kc->chain); i++) {
+		int idx = v->chain_idx[i];
 
-		if (idx == -1)
+		if (idx == -1)                  /* from the trust store */
 			continue;
 		shuffled |= idx < prev;
 		prev = idx;

@@ -283,8 +283,8 @@ static const struct vcase accepted[] = {
 	    SUMMARY_LEAF_INTER },
 	{ "shuffled chain of two intermediates is reordered",
 	    "leaf2 root inter inter2", "k.leaf", NULL, NULL, NULL,
-	    { "{cert}: the chain was out of order and is sent reordered, as certificates 1, 4, 3, "
-	      "2 of the file (each followed by its issuer): reorder the file the same way",
+	    { "{cert}: the chain was out of order and is sent reordered, as certificates 1, 4, 3 "
+	      "of the file (each followed by its issuer): reorder the file the same way",
 	      W_ROOT(S_ROOT) }, "inter2 inter",
 	    "leaf CN=imap.example.com, O=Example, issued by CN=Test Intermediate 2, O=Example, "
 	    "chain 2 (root " S_ROOT " not sent), expires 2031-01-01 (365 days)" },
@@ -292,6 +292,9 @@ static const struct vcase accepted[] = {
 	    "inter leaf", "k.leaf", "root", NULL, NULL,
 	    { "{cert}: the leaf " S_LEAF " is certificate 2 of 2; it is sent first anyway (put "
 	      "it first in the file)" }, "inter", SUMMARY_LEAF_INTER },
+	{ "intermediates in order, root first: the root's place does not matter",
+	    "leaf root inter", "k.leaf", NULL, NULL, NULL, { W_ROOT(S_ROOT) }, "inter",
+	    SUMMARY_LEAF_INTER },
 	{ "CA bundle pasted before the leaf",
 	    "inter root leaf", "k.leaf", NULL, NULL, NULL,
 	    { "{cert}: the leaf " S_LEAF " is certificate 3 of 3; it is sent first anyway (put "
