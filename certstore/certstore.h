@@ -19,6 +19,11 @@
 #define CS_MIN_RSA_BITS      2048
 #define CS_MIN_EC_BITS       224
 #define CS_MAX_WARNINGS      16
+/* Decrypting an ENCRYPTED PRIVATE KEY costs what the key itself asks for;
+ * more than this is refused before any work (OpenSSL makes 2048 iterations,
+ * scrypt N=16384 r=8 p=1). */
+#define CS_PEM_MAX_KDF_ITER     1000000
+#define CS_PEM_MAX_SCRYPT_WORK  (1UL << 22)     /* N * r * p */
 
 struct cs_error {
 	char msg[1024];
@@ -53,7 +58,9 @@ STACK_OF(X509) *cs_pem_parse_certs(const char *pem, size_t len, const char *name
 
 /* The one private key in pem: PRIVATE KEY (PKCS#8), traditional RSA/EC/DSA
  * PRIVATE KEY, and, when passphrase is not NULL, ENCRYPTED PRIVATE KEY or a
- * traditional key with Proc-Type encryption. Never prompts on a terminal.
+ * traditional key with Proc-Type encryption (a PKCS#8 key whose key
+ * derivation asks for more than CS_PEM_MAX_KDF_ITER or CS_PEM_MAX_SCRYPT_WORK
+ * is refused before decrypting). Never prompts on a terminal.
  * Certificates and parameters in the same file are skipped; two keys are an
  * error. Same bounds as cs_pem_parse_certs; DER and PKCS#12 are refused with
  * the command that converts them. NULL with err otherwise, saying e.g. that

@@ -32,6 +32,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <openssl/pkcs12.h>
 
 #define PEM_LABEL_MAX 64                /* longest label we look at */
@@ -512,6 +513,76 @@ find_key_block(const char *pem, size_t len, struct pem_block *b)
 			return;
 }
 
+/* The work a password-based key derivation asks for, 0 when it is not one
+ * we know (then OpenSSL refuses it or it is cheap). Overflow saturates. */
+static uint64_t
+kdf_work(const X509_ALGOR *kdf, const char **what)
+{
+	uint64_t n = 0, r = 0, p = 0, work = 0;
+	PBKDF2PARAM *pbkdf2;
+	SCRYPT_PARAMS *sp;
+
+	if (OBJ_obj2nid(kdf->algorithm) == NID_id_pbkdf2 && (pbkdf2 =
+	    ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), kdf->parameter)) != NULL) {
+		*what = "PBKDF2 iterations";
+		if (!ASN1_INTEGER_get_uint64(&work, pbkdf2->iter))
+			work = UINT64_MAX;
+		PBKDF2PARAM_free(pbkdf2);
+	} else if (OBJ_obj2nid(kdf->algorithm) == NID_id_scrypt && (sp =
+	    ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), kdf->parameter)) != NULL) {
+		*what = "scrypt N*r*p";
+		if (!ASN1_INTEGER_get_uint64(&n, sp->costParameter) ||
+		    !ASN1_INTEGER_get_uint64(&r, sp->blockSize) ||
+		    !ASN1_INTEGER_get_uint64(&p, sp->parallelizationParameter) ||
+		    (r != 0 && n > UINT64_MAX / r) || (p != 0 && n * r > UINT64_MAX / p))
+			work = UINT64_MAX;
+		else
+			work = n * r * p;
+		SCRYPT_PARAMS_free(sp);
+	}
+	return work;
+}
+
+/* Refuses, before any work, an ENCRYPTED PRIVATE KEY whose key derivation
+ * (written in the key itself) would keep a CPU busy for minutes. */
+static int
+check_kdf_cost(const unsigned char *der, long der_len, const char *name, struct cs_error *err)
+{
+	const unsigned char *p = der;
+	X509_SIG *sig = d2i_X509_SIG(NULL, &p, der_len);
+	const X509_ALGOR *alg;
+	PBE2PARAM *pbe2 = NULL;
+	PBEPARAM *pbe1 = NULL;
+	const char *what = NULL;
+	uint64_t work = 0, max = CS_PEM_MAX_KDF_ITER;
+
+	if (sig == NULL)
+		return 0;               /* not PKCS#8: the decoder will say so */
+	X509_SIG_get0(sig, &alg, NULL);
+	if (OBJ_obj2nid(alg->algorithm) == NID_pbes2) {
+		if ((pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
+		    alg->parameter)) != NULL && pbe2->keyfunc != NULL)
+			work = kdf_work(pbe2->keyfunc, &what);
+	} else if ((pbe1 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM),
+	    alg->parameter)) != NULL) {
+		what = "PBE iterations";        /* PKCS#5 v1.5, PKCS#12 */
+		if (!ASN1_INTEGER_get_uint64(&work, pbe1->iter))
+			work = UINT64_MAX;
+	}
+	if (what != NULL && strncmp(what, "scrypt", 6) == 0)
+		max = CS_PEM_MAX_SCRYPT_WORK;
+	PBE2PARAM_free(pbe2);
+	PBEPARAM_free(pbe1);
+	X509_SIG_free(sig);
+	if (work <= max)
+		return 0;
+	cs_error_set(err, "%s: the encrypted private key asks for %s%llu %s (at most %llu), "
+	    "too slow to decrypt: re-encrypt it with \"openssl pkey -aes256 -in %s -out %s.new\"",
+	    name, work == UINT64_MAX ? "over " : "", work == UINT64_MAX ? (unsigned long long)max :
+	    (unsigned long long)work, what, (unsigned long long)max, name, name);
+	return -1;
+}
+
 static EVP_PKEY *
 decode_key(const struct pem_block *b, const char *name, const char *passphrase,
     struct cs_error *err)
@@ -526,6 +597,11 @@ decode_key(const struct pem_block *b, const char *name, const char *passphrase,
 	/* The base64 first, so a damaged block says so whatever its type. */
 	if (block_decode(b, &der, &der_len, why, sizeof(why)) == -1) {
 		cs_error_set(err, "%s: the private key is not valid PEM/DER: %s", name, why);
+		return NULL;
+	}
+	if (encrypted && passphrase != NULL && label_is(b, "ENCRYPTED PRIVATE KEY") &&
+	    check_kdf_cost(der, der_len, name, err) == -1) {
+		OPENSSL_free(der);
 		return NULL;
 	}
 	OPENSSL_clear_free(der, (size_t)der_len);

@@ -377,6 +377,65 @@ test_pkcs12_is_explained(void **state)
 	PKCS12_free(p12);
 }
 
+/* --- the cost of decrypting ------------------------------------------------------------- */
+
+/* An ENCRYPTED PRIVATE KEY block with these parameters and a dummy payload:
+ * the parameters are written, never run. Takes pbe. */
+static const char *
+encrypted_key_asking(X509_ALGOR *pbe)
+{
+	X509_SIG *sig = X509_SIG_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	X509_ALGOR *alg;
+	ASN1_OCTET_STRING *data;
+	char *text;
+	long n;
+	const char *out;
+
+	assert_non_null(pbe);
+	assert_non_null(sig);
+	assert_non_null(bio);
+	X509_SIG_getm(sig, &alg, &data);
+	assert_true(X509_ALGOR_copy(alg, pbe));
+	assert_true(ASN1_OCTET_STRING_set(data, (const unsigned char *)"0123456789abcdef", 16));
+	assert_true(PEM_write_bio_PKCS8(bio, sig));
+	n = BIO_get_mem_data(bio, &text);
+	out = tp_fmt("%.*s", (int)n, text);
+	BIO_free(bio);
+	X509_SIG_free(sig);
+	X509_ALGOR_free(pbe);
+	return out;
+}
+
+static void
+test_key_derivation_cost_is_bounded(void **state)
+{
+	struct {
+		X509_ALGOR *pbe;
+		const char *want;
+	} cases[] = {
+		{ PKCS5_pbe2_set_iv_ex(EVP_aes_256_cbc(), 2000000, NULL, 0, NULL, NID_hmacWithSHA256,
+		    NULL), "2000000 PBKDF2 iterations (at most 1000000)" },
+		{ PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), NULL, 0, NULL, 16384, 8, 64),
+		    "8388608 scrypt N*r*p (at most 4194304)" },
+		{ PKCS5_pbe_set(NID_pbeWithSHA1AndDES_CBC, 2000000, NULL, 0),
+		    "2000000 PBE iterations (at most 1000000)" },
+	};
+	struct cs_error err = { "" };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *pem = encrypted_key_asking(cases[i].pbe);
+
+		assert_null(cs_pem_parse_key(pem, strlen(pem), "mail.key", "secret", &err));
+		assert_string_equal(err.msg, tp_fmt("mail.key: the encrypted private key asks for %s, "
+		    "too slow to decrypt: re-encrypt it with \"openssl pkey -aes256 -in mail.key -out "
+		    "mail.key.new\"", cases[i].want));
+		/* without a passphrase nothing is derived: the usual message */
+		assert_null(cs_pem_parse_key(pem, strlen(pem), "mail.key", NULL, &err));
+		assert_string_equal(err.msg, ENCRYPTED_NO_PASS);
+	}
+}
+
 /* --- bounds ----------------------------------------------------------------------------------- */
 
 /* An exact-size heap copy with no NUL: ASan sees any read past len. */
@@ -547,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_der_certificate_is_explained),
 		cmocka_unit_test(test_der_key_is_explained),
 		cmocka_unit_test(test_pkcs12_is_explained),
+		cmocka_unit_test(test_key_derivation_cost_is_bounded),
 		cmocka_unit_test(test_never_reads_past_len),
 		cmocka_unit_test(test_input_size_is_bounded),
 		cmocka_unit_test(test_read_file),
