@@ -569,8 +569,9 @@ check_dates(struct vctx *v, X509 *x, enum role role)
 	cs_time_distance(na, v->now, dist, sizeof(dist));
 	if (v->now > na) {
 		cs_error_set(v->err, "%s: %s expired %s %s: %s", v->cert_name, d, when, dist,
-		    role == ROLE_LEAF ? "renew it and install the new certificate" :
-		    "replace it with your CA's current intermediate certificate");
+		    role != ROLE_LEAF ? "replace it with your CA's current intermediate certificate" :
+		    v->self_signed_leaf ? "make a new self-signed certificate and install it" :
+		    "renew it and install the new certificate");
 		return -1;
 	}
 	if (difftime(na, v->now) < (double)CS_EXPIRY_WARN_DAYS * SECONDS_PER_DAY)
@@ -593,10 +594,12 @@ check_key_strength(struct vctx *v, X509 *x, enum role role)
 		min = CS_MIN_EC_BITS;
 	if (bits >= min)
 		return 0;
-	cs_error_set(v->err, "%s: %s has a %d-bit %s key, too weak (at least %d bits): %s",
-	    v->cert_name, describe(x, role, d, sizeof(d)), bits, alg, min, role == ROLE_LEAF ?
-	    "make a new key (RSA 2048 bits or more, or EC P-256) and have the certificate "
-	    "reissued for it" : "replace it with your CA's current intermediate certificate");
+	cs_error_set(v->err, "%s: %s has a %d-bit %s key, too weak (at least %d bits): %s%s",
+	    v->cert_name, describe(x, role, d, sizeof(d)), bits, alg, min, role != ROLE_LEAF ?
+	    "replace it with your CA's current intermediate certificate" :
+	    "make a new key (RSA 2048 bits or more, or EC P-256) and ", role != ROLE_LEAF ? "" :
+	    v->self_signed_leaf ? "a new self-signed certificate with it" :
+	    "have the certificate reissued for it");
 	return -1;
 }
 

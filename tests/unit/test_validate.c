@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 
 #include "certstore/certstore.h"
-#include "certstore/internal.h"
 #include "tests/unit/testpki.h"
 
 #define S_LEAF  "CN=mail.example.com, O=Example"
@@ -151,6 +150,8 @@ make_leaves(void)
 	self_md5 = with_md(self, TP_MD5);
 	add_cert("self", cert(self, lk, NULL, NULL));
 	add_cert("self_md5", cert(self_md5, lk, NULL, NULL));
+	add_cert("self_expired", cert(with_dates(self, -365, -1), lk, NULL, NULL));
+	add_cert("self_weak", cert(self, tp_key(TP_RSA1024, 0), NULL, NULL));
 	add_cert("leaf_ec", cert(leaf_spec(), tp_key(TP_EC_P256, 0), in, ik));
 	add_cert("leaf_ed", cert(leaf_spec(), tp_key(TP_ED25519, 0), in, ik));
 	add_cert("leaf_expired", cert(with_dates(leaf_spec(), -400, -10), lk, in, ik));
@@ -441,6 +442,15 @@ static const struct vcase refused[] = {
 	    "{cert}: certificate " S_LEAF " is signed with MD5 (md5WithRSAEncryption), which "
 	    "clients refuse: make it again signed with SHA-256 (openssl req -x509 -sha256 ...)",
 	    { NULL }, NULL, NULL },
+	{ "Courier's self-signed certificate expired after a year",
+	    "k.leaf self_expired dh", NULL, NULL, NULL,
+	    "{cert}: certificate " S_LEAF " expired 2029-12-31 00:00 UTC (1 day ago): make a new "
+	    "self-signed certificate and install it", { NULL }, NULL, NULL },
+	{ "self-signed leaf with an RSA 1024 key (mkimapdcert, default_bits = 1024)",
+	    "k.weak self_weak", NULL, NULL, NULL,
+	    "{cert}: certificate " S_LEAF " has a 1024-bit RSA key, too weak (at least 2048 bits): "
+	    "make a new key (RSA 2048 bits or more, or EC P-256) and a new self-signed certificate "
+	    "with it", { NULL }, NULL, NULL },
 	{ "CA certificate used as the leaf",
 	    "leaf_ca inter", "k.leaf", "root", NULL,
 	    "{cert}: certificate " S_LEAF " is a CA certificate (basicConstraints CA:TRUE), not a "
@@ -721,18 +731,27 @@ test_world_readable_key_is_a_warning(void **state)
 	cs_keycert_free(kc);
 }
 
+/* 16 warnings from the validation, and one more for the key file: the list
+ * keeps 15 and says that more were left out. */
 static void
 test_warnings_are_bounded(void **state)
 {
-	struct cs_warnings w = { 0 };
+	const char *cert = tp_write("cert.pem", build("other*13 inter leaf_soon root"));
+	const char *key = tp_write("key.pem", build("k.leaf"));
+	struct cs_warnings w;
+	struct cs_error err = { "" };
+	struct cs_keycert *kc;
 
-	for (int i = 0; i < CS_MAX_WARNINGS + 3; i++)
-		cs_warn(&w, "warning %d", i);
+	assert_int_equal(chmod(key, 0644), 0);
+	kc = cs_keycert_load_files(cert, key, NULL, TP_NOW, &w, &err);
+	assert_non_null(kc);
 	assert_int_equal(w.count, CS_MAX_WARNINGS);
-	assert_string_equal(w.msg[0], "warning 0");
-	assert_string_equal(w.msg[CS_MAX_WARNINGS - 2], "warning 14");
+	assert_string_equal(w.msg[0], tp_fmt("%s: the leaf " S_LEAF " is certificate 15 of 16; it "
+	    "is sent first anyway (put it first in the file)", cert));
+	assert_string_equal(w.msg[14], tp_fmt("%s: certificate 13 of 16 (" S_OTHER ") is not part "
+	    "of the chain of the leaf and is not sent (remove it from the file)", cert));
 	assert_string_equal(w.msg[CS_MAX_WARNINGS - 1], "(more warnings left out)");
-	cs_warn(NULL, "no-op");
+	cs_keycert_free(kc);
 }
 
 int
