@@ -29,7 +29,7 @@ static EVP_PKEY *keys[TP_KEY_TYPES][TP_SLOTS];
 static char dir[64];
 static uint64_t serial;
 
-static void
+static void __attribute__((noreturn))
 die(const char *what)
 {
 	fprintf(stderr, "testpki: %s failed\n", what);
