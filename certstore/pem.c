@@ -168,11 +168,12 @@ static bool
 tag_label(const char *line, const char *end, const char *tag,
     const char **label, size_t *label_len)
 {
-	const char *e = line_end(line, end);
-	const char *l = line + strlen(tag);
+	const char *e, *l;
 
 	if (!has_prefix(line, end, tag))
 		return false;
+	l = line + strlen(tag);
+	e = line_end(line, end);
 	while (e > l && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
 		e--;
 	if (e - l < 6 || memcmp(e - 5, dashes, 5) != 0)
@@ -213,8 +214,9 @@ label_kind(const struct pem_block *b)
 	return PEM_OTHER;
 }
 
-/* The block at *pos (its END line, or why there is none) and where to go on.
- * A missing END resumes at the next BEGIN line, so counting goes on past it. */
+/* The rest of the block whose BEGIN line is at begin: its END line, or why
+ * there is none, and where scanning goes on. A missing END resumes at the
+ * next BEGIN line, so counting goes on past a damaged block. */
 static void
 scan_block(const char *begin, const char *end, struct pem_block *b, const char **resume)
 {
