@@ -66,6 +66,8 @@ DEPS_STAMP   = build/.deps-ok
 FLAGS_STAMP  = $(BUILD)/.flags
 
 .PHONY: all check unit integration asan fuzz demo install clean deps bench
+# keep intermediate objects (unit-test helpers), or every make relinks them
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(CERTWRAPD) $(CERTWRAPCTL) $(LIBCERTSTORE) $(UNIT_BINS) $(FUZZ_REPLAY) $(BACKEND) $(BENCH_BINS)

@@ -30,6 +30,7 @@ SIGHUP followed by a new `reload: done` or `reload: failed` line.
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -223,11 +224,17 @@ class ManagedProcess:
         self.name = name
         self.proc = None
         self.killed = False          # it needed SIGKILL to stop
+        self.nofile = None           # RLIMIT_NOFILE for the child, if set
+
+    def _limits(self):
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def start(self):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=_env())
+                                         stderr=subprocess.STDOUT, env=_env(),
+                                         preexec_fn=self._limits)
         return self
 
     @property
@@ -757,7 +764,7 @@ class Certwrapd(ManagedProcess):
     certwrapd.log there. Attributes: config_path, log_path, pid, expect_status
     (checked at teardown; None: any), ready_services (N of the ready line)."""
 
-    def __init__(self, workdir, text, args=(), expect_status=0):
+    def __init__(self, workdir, text, args=(), expect_status=0, nofile=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "certwrapd.conf"
@@ -766,6 +773,7 @@ class Certwrapd(ManagedProcess):
                          self.workdir / "certwrapd.log", "certwrapd")
         self.expect_status = expect_status
         self.ready_services = None
+        self.nofile = nofile
 
     def write_config(self, text):
         """Replaces the configuration file atomically (for reload tests)."""
@@ -801,15 +809,16 @@ class Certwrapd(ManagedProcess):
 
 @pytest.fixture
 def certwrapd(tmp_path):
-    """Factory: certwrapd(config_text, wait_ready=True, expect_status=0, args=())
-    starts a daemon and returns its Certwrapd. At teardown every daemon is
-    stopped by PID and must have exited with its expect_status (0 unless the
-    test changed it) and logged no sanitizer report."""
+    """Factory: certwrapd(config_text, wait_ready=True, expect_status=0, args=(),
+    nofile=None) starts a daemon (nofile: its descriptor limit) and returns its
+    Certwrapd. At teardown every daemon is stopped by PID and must have exited
+    with its expect_status (0 unless the test changed it) and logged no
+    sanitizer report."""
     started = []
 
-    def start(text, wait_ready=True, expect_status=0, args=()):
+    def start(text, wait_ready=True, expect_status=0, args=(), nofile=None):
         d = Certwrapd(tmp_path / f"certwrapd{len(started)}", text, args=args,
-                      expect_status=expect_status)
+                      expect_status=expect_status, nofile=nofile)
         started.append(d)
         try:
             return d.start(wait_ready=wait_ready)
