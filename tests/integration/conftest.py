@@ -57,7 +57,7 @@ SANITIZER_ENV = {
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 READY_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 15.0              # longer than certwrapd's 10 s SIGTERM drain
 RELOAD_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.02
@@ -225,6 +225,7 @@ class ManagedProcess:
         self.proc = None
         self.killed = False          # it needed SIGKILL to stop
         self.nofile = None           # RLIMIT_NOFILE for the child, if set
+        self.env = {}                # added to the environment of the child
 
     def _limits(self):
         if self.nofile is not None:
@@ -233,7 +234,8 @@ class ManagedProcess:
     def start(self):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=_env(),
+                                         stderr=subprocess.STDOUT,
+                                         env={**_env(), **self.env},
                                          preexec_fn=self._limits)
         return self
 
@@ -764,7 +766,7 @@ class Certwrapd(ManagedProcess):
     certwrapd.log there. Attributes: config_path, log_path, pid, expect_status
     (checked at teardown; None: any), ready_services (N of the ready line)."""
 
-    def __init__(self, workdir, text, args=(), expect_status=0, nofile=None):
+    def __init__(self, workdir, text, args=(), expect_status=0, nofile=None, env=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "certwrapd.conf"
@@ -774,6 +776,7 @@ class Certwrapd(ManagedProcess):
         self.expect_status = expect_status
         self.ready_services = None
         self.nofile = nofile
+        self.env = dict(env or {})
 
     def write_config(self, text):
         """Replaces the configuration file atomically (for reload tests)."""
@@ -810,15 +813,15 @@ class Certwrapd(ManagedProcess):
 @pytest.fixture
 def certwrapd(tmp_path):
     """Factory: certwrapd(config_text, wait_ready=True, expect_status=0, args=(),
-    nofile=None) starts a daemon (nofile: its descriptor limit) and returns its
-    Certwrapd. At teardown every daemon is stopped by PID and must have exited
+    nofile=None, env=None) starts a daemon (nofile: its descriptor limit; env:
+    added to its environment) and returns its Certwrapd. At teardown every daemon is stopped by PID and must have exited
     with its expect_status (0 unless the test changed it) and logged no
     sanitizer report."""
     started = []
 
-    def start(text, wait_ready=True, expect_status=0, args=(), nofile=None):
+    def start(text, wait_ready=True, expect_status=0, args=(), nofile=None, env=None):
         d = Certwrapd(tmp_path / f"certwrapd{len(started)}", text, args=args,
-                      expect_status=expect_status, nofile=nofile)
+                      expect_status=expect_status, nofile=nofile, env=env)
         started.append(d)
         try:
             return d.start(wait_ready=wait_ready)
