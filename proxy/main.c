@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,48 +67,14 @@ print_report(const struct report *rep)
 			    rep->lines[i].text);
 }
 
-static int
-resolve_ids(const struct config *cfg, uid_t *uid, gid_t *gid, struct report *rep)
-{
-	const struct conf_str *u = &cfg->setuid_user, *g = &cfg->setgid_group;
-	char *end;
-
-	if (g->value != NULL) {
-		struct group *gr = getgrnam(g->value);
-		unsigned long n = strtoul(g->value, &end, 10);
-
-		if (gr != NULL)
-			*gid = gr->gr_gid;
-		else if (*end == '\0' && end != g->value)
-			*gid = (gid_t)n;
-		else
-			report_error(rep, "%s:%u: setgid: no group \"%s\" on this system",
-			    cfg->file, g->line, g->value);
-	}
-	if (u->value != NULL) {
-		struct passwd *pw = getpwnam(u->value);
-		unsigned long n = strtoul(u->value, &end, 10);
-
-		if (pw != NULL)
-			*uid = pw->pw_uid;
-		else if (*end == '\0' && end != u->value)
-			*uid = (uid_t)n;
-		else
-			report_error(rep, "%s:%u: setuid: no user \"%s\" on this system",
-			    cfg->file, u->line, u->value);
-	}
-	return rep->n_errors ? -1 : 0;
-}
-
 /* After listeners are bound and keys read: become setgid/setuid for good. */
 static int
-drop_privileges(const struct config *cfg, struct report *rep)
+drop_privileges(const struct snapshot *snap, struct report *rep)
 {
-	uid_t uid = getuid();
-	gid_t gid = getgid();
+	const struct config *cfg = &snap->cfg;
+	uid_t uid = snap->uid;
+	gid_t gid = snap->gid;
 
-	if (resolve_ids(cfg, &uid, &gid, rep) == -1)
-		return -1;
 	if (cfg->setgid_group.value != NULL && gid != getegid() &&
 	    (setgroups(0, NULL) == -1 || setgid(gid) == -1)) {
 		report_error(rep, "%s:%u: setgid: cannot become group %s: %s (start as root)",
@@ -229,7 +194,7 @@ run(const char *path, bool foreground_flag)
 	if (!foreground_flag && snap->cfg.foreground == FOREGROUND_NO)
 		ready_fd = daemonize();
 	if (daemon_start(&d, snap, &rep) == -1 ||
-	    write_pid_file(&snap->cfg, &rep) == -1 || drop_privileges(&snap->cfg, &rep) == -1) {
+	    write_pid_file(&snap->cfg, &rep) == -1 || drop_privileges(snap, &rep) == -1) {
 		report_log(&rep, "");
 		daemon_cleanup(&d);
 		return fail_start(&rep, snap, ls.to_stderr);

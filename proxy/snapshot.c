@@ -1,8 +1,11 @@
 /* snapshot.c: building a whole runtime configuration, or nothing. */
 #include "proxy/snapshot.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy/report.h"
 #include "proxy/tls.h"
@@ -61,6 +64,42 @@ check_accept_conflicts(const struct snapshot *s, const char *file, struct report
 						    s->services[i].accept[a].label);
 }
 
+/* A name from the user or group database, or a number. */
+static bool
+lookup_id(const char *name, bool group, unsigned long *id)
+{
+	struct passwd *pw = group ? NULL : getpwnam(name);
+	struct group *gr = group ? getgrnam(name) : NULL;
+	char *end;
+
+	if (pw != NULL || gr != NULL) {
+		*id = pw != NULL ? pw->pw_uid : gr->gr_gid;
+		return true;
+	}
+	*id = strtoul(name, &end, 10);
+	return end != name && *end == '\0';
+}
+
+static void
+resolve_ids(struct snapshot *s, struct report *rep)
+{
+	const struct conf_str *u = &s->cfg.setuid_user, *g = &s->cfg.setgid_group;
+	unsigned long id;
+
+	s->uid = getuid();
+	s->gid = getgid();
+	if (g->value != NULL && !lookup_id(g->value, true, &id))
+		report_error(rep, "%s:%u: setgid: no group \"%s\" on this system", s->cfg.file,
+		    g->line, g->value);
+	else if (g->value != NULL)
+		s->gid = (gid_t)id;
+	if (u->value != NULL && !lookup_id(u->value, false, &id))
+		report_error(rep, "%s:%u: setuid: no user \"%s\" on this system", s->cfg.file,
+		    u->line, u->value);
+	else if (u->value != NULL)
+		s->uid = (uid_t)id;
+}
+
 static void
 service_init(struct service *svc, const struct service_conf *sc, const char *file,
     struct report *rep)
@@ -93,6 +132,7 @@ snapshot_load(const char *path, struct report *rep)
 		snapshot_unref(s);
 		return NULL;
 	}
+	resolve_ids(s, rep);
 	if ((s->services = calloc(s->cfg.n_services, sizeof(*s->services))) == NULL) {
 		report_error(rep, "%s: out of memory", path);
 		snapshot_unref(s);

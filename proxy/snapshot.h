@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "proxy/addr.h"
 #include "proxy/config.h"
@@ -36,6 +37,8 @@ struct service {
 struct snapshot {
 	atomic_uint refs;
 	struct config cfg;
+	uid_t uid;                            /* setuid (the current user when unset) */
+	gid_t gid;                            /* setgid (the current group when unset) */
 	struct service *services;
 	unsigned n_services;
 };

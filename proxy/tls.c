@@ -99,11 +99,11 @@ set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
 }
 
 /* Which option a certstore message is about: it names the key file first
- * when the key is at fault. */
+ * when the key is at fault. An unset key (line 0) is the cert file. */
 static bool
 blames_key(const struct service_conf *sc, const char *msg)
 {
-	size_t n = sc->key.value ? strlen(sc->key.value) : 0;
+	size_t n = sc->key.value && sc->key.line ? strlen(sc->key.value) : 0;
 
 	return n > 0 && strncmp(msg, sc->key.value, n) == 0 && msg[n] == ':';
 }
