@@ -4,9 +4,27 @@
 set -u
 BUILD=${BUILD:-build/default}
 PYTHON=${PYTHON:-/usr/bin/python3}
-SUITES=${SUITES:-"unit fuzz integration"}
+SUITES=${SUITES:-"layers unit fuzz integration"}
 failed=""
 summary=""
+
+# Dependencies point one way (DESIGN.md): certstore/ uses only OpenSSL; proxy/
+# and ctl/ use certstore/certstore.h, never its internals, and each other only
+# through ctl/ctlproto.h.
+run_layers() {
+	bad=$(grep -nE '#include "(proxy|ctl)/' certstore/*.c certstore/*.h 2>/dev/null
+	      grep -nE '#include "certstore/internal\.h"' proxy/* ctl/* 2>/dev/null
+	      grep -nE '#include "ctl/' proxy/*.c proxy/*.h 2>/dev/null | grep -v 'ctl/ctlproto\.h'
+	      grep -nE '#include "proxy/' ctl/*.c ctl/*.h 2>/dev/null)
+	if [ -n "$bad" ]; then
+		printf '%s\n' "$bad"
+		echo "layers: FAILED: an include crosses a boundary (see DESIGN.md, Layout)"
+		failed="$failed layers"
+		summary="$summary layers=FAILED;"
+	else
+		summary="$summary layers=ok;"
+	fi
+}
 
 run_unit() {
 	n=0 bad=0 cases=0
@@ -56,6 +74,7 @@ run_integration() {
 
 for s in $SUITES; do
 	case $s in
+	layers) run_layers ;;
 	unit) run_unit ;;
 	fuzz) run_fuzz_replay ;;
 	integration) run_integration ;;
