@@ -98,14 +98,29 @@ set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
 	ERR_clear_error();
 }
 
-/* Which option a certstore message is about: it names the key file first
- * when the key is at fault. */
-static bool
-blames_key(const struct service_conf *sc, const char *msg)
+/* Which option a certstore message is about: it starts with the file at
+ * fault. A key that is the cert file (no key line: stunnel's combined file)
+ * is the cert line's. Anything else is about cert. */
+static const struct conf_str *
+blamed_option(const struct service_conf *sc, const char *msg, const char **name)
 {
-	size_t n = sc->key.value ? strlen(sc->key.value) : 0;
+	const struct { const char *name; const struct conf_str *opt; } files[] = {
+		{ "key", &sc->key }, { "CAfile", &sc->ca_file }, { "CApath", &sc->ca_path },
+	};
 
-	return n > 0 && strncmp(msg, sc->key.value, n) == 0 && msg[n] == ':';
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const struct conf_str *o = files[i].opt;
+		size_t n = o->value ? strlen(o->value) : 0;
+
+		if (n == 0 || o->line == 0 || strcmp(o->value, sc->cert.value) == 0)
+			continue;
+		if (strncmp(msg, o->value, n) == 0 && msg[n] == ':') {
+			*name = files[i].name;
+			return o;
+		}
+	}
+	*name = "cert";
+	return &sc->cert;
 }
 
 static void
@@ -122,10 +137,10 @@ set_certificate(struct tlsctx *t, const struct service_conf *sc, const char *fil
 	for (unsigned i = 0; i < warnings.count; i++)
 		report_warn(rep, "%s:%u: cert: %s", file, sc->cert.line, warnings.msg[i]);
 	if (kc == NULL) {
-		bool key = blames_key(sc, err.msg);
+		const char *name;
+		const struct conf_str *opt = blamed_option(sc, err.msg, &name);
 
-		report_error(rep, "%s:%u: %s: %s", file, key ? sc->key.line : sc->cert.line,
-		    key ? "key" : "cert", err.msg);
+		report_error(rep, "%s:%u: %s: %s", file, opt->line, name, err.msg);
 		return;
 	}
 	if (SSL_CTX_use_certificate(t->ssl_ctx, cs_keycert_leaf(kc)) != 1 ||
