@@ -234,6 +234,10 @@ set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct
 	struct verify_policy *p;
 	int mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
 
+	/* Loaded even when unused, as stunnel does: a file that is named is
+	 * checked, never ignored. */
+	if (sc->crl_file.value)
+		load_crl(ctx, sc, file, rep);
 	if (sc->crl_file.value && !sc->verify_chain && !sc->verify_peer)
 		report_warn(rep, "%s:%u: CRLfile: has no effect without verifyChain = yes",
 		    file, sc->crl_file.line);
@@ -247,8 +251,6 @@ set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct
 		return;
 	}
 	load_verify_locations(ctx, sc, file, rep);
-	if (sc->crl_file.value)
-		load_crl(ctx, sc, file, rep);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		report_error(rep, "%s:%u: out of memory", file, sc->line);
 		return;
