@@ -168,8 +168,19 @@ peer_cert_is_trusted(X509_STORE_CTX *store, X509 *cert)
 	return found;
 }
 
+/* The errors verifyPeer alone overlooks: a listed certificate need not
+ * chain up to a CA (stunnel's verify_checks() ignores the same ones). */
+static bool
+is_missing_issuer(int error)
+{
+	return error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    error == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+	    error == X509_V_ERR_CERT_UNTRUSTED;
+}
+
 /* stunnel's semantics: verifyChain checks the chain up to a CAfile root;
- * verifyPeer accepts exactly the certificates listed in CAfile; with neither
+ * verifyPeer accepts exactly the certificates listed in CAfile, and only
+ * while they are valid (not expired, not revoked); with neither
  * (requireCert alone) any certificate is accepted. */
 static int
 verify_callback(int preverify_ok, X509_STORE_CTX *store)
@@ -181,6 +192,8 @@ verify_callback(int preverify_ok, X509_STORE_CTX *store)
 	if (p == NULL || (!p->chain && !p->peer))
 		return 1;
 	if (p->chain && !preverify_ok)
+		return 0;
+	if (!preverify_ok && depth == 0 && !is_missing_issuer(X509_STORE_CTX_get_error(store)))
 		return 0;
 	if (p->peer && depth == 0 && !peer_cert_is_trusted(store, X509_STORE_CTX_get_current_cert(store))) {
 		X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
