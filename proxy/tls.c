@@ -74,6 +74,33 @@ check_cipher_entries(const char *list, const char *file, unsigned line, struct r
 	SSL_CTX_free(probe);
 }
 
+#define TLS13_SUITES_KNOWN "TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, " \
+	"TLS_AES_128_GCM_SHA256, TLS_AES_128_CCM_SHA256 or TLS_AES_128_CCM_8_SHA256"
+
+/* OpenSSL also skips TLSv1.3 ciphersuite names it does not know, as long
+ * as one name is known. There are no aliases here, so every name must be
+ * one: check each alone. Returns the number of unknown names. */
+static unsigned
+check_suite_entries(const char *list, const char *file, unsigned line, struct report *rep)
+{
+	SSL_CTX *probe = SSL_CTX_new(TLS_server_method());
+	char *copy = strdup(list), *save = NULL;
+	unsigned unknown = 0;
+
+	for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok && probe;
+	    tok = strtok_r(NULL, ":", &save)) {
+		if (SSL_CTX_set_ciphersuites(probe, tok))
+			continue;
+		report_error(rep, "%s:%u: ciphersuites: \"%s\" is not a TLSv1.3 ciphersuite this "
+		    "OpenSSL knows (%s)", file, line, tok, TLS13_SUITES_KNOWN);
+		unknown++;
+	}
+	ERR_clear_error();
+	free(copy);
+	SSL_CTX_free(probe);
+	return unknown;
+}
+
 static void
 set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
     struct report *rep)
@@ -88,7 +115,10 @@ set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
 		    file, sc->ciphers.line, ciphers);
 	else if (sc->ciphers.value)
 		check_cipher_entries(ciphers, file, sc->ciphers.line, rep);
-	if (!SSL_CTX_set_ciphersuites(ctx, suites))
+	/* each unknown name is reported on its own; then the list says nothing new */
+	if ((sc->ciphersuites.value == NULL ||
+	    check_suite_entries(suites, file, sc->ciphersuites.line, rep) == 0) &&
+	    !SSL_CTX_set_ciphersuites(ctx, suites))
 		report_error(rep, "%s:%u: ciphersuites: \"%s\" is not a valid TLSv1.3 ciphersuite "
 		    "list (names such as TLS_AES_256_GCM_SHA384, separated by ':')",
 		    file, sc->ciphersuites.line, suites);
