@@ -31,6 +31,8 @@ usage(FILE *out)
 	    "CONFIG is in stunnel's format; see certwrapd.conf(5).\n", out);
 }
 
+static int resolve_ids(const struct config *cfg, uid_t *uid, gid_t *gid, struct report *rep);
+
 /* -t: everything the daemon would check at start, without binding. */
 static int
 check_config(const char *path)
@@ -38,7 +40,9 @@ check_config(const char *path)
 	struct report rep = { 0 };
 	struct snapshot *snap = snapshot_load(path, &rep);
 	unsigned n_services = snap ? snap->n_services : 0;
-	int ok = snap != NULL;
+	uid_t uid;
+	gid_t gid;
+	int ok = snap != NULL && resolve_ids(&snap->cfg, &uid, &gid, &rep) == 0;
 
 	for (unsigned i = 0; i < rep.n_lines; i++) {
 		const struct report_line *l = &rep.lines[i];
