@@ -655,8 +655,13 @@ def test_foreground_no_daemonizes_once_serving_with_pid_file_and_output(pki, bac
                        {"foreground": "no", "pid": pid_file, "output": output})
     conf = tmp_path / "certwrapd.conf"
     conf.write_text(text)
+    env = _env()
+    if SANITIZED:
+        # the daemon's stderr is /dev/null once it serves: reports go to files
+        for var in SANITIZER_ENV:
+            env[var] += f":log_path={tmp_path}/sanitizer"
     r = subprocess.run([str(CERTWRAPD), str(conf)], capture_output=True, text=True,
-                       timeout=READY_TIMEOUT_S, env=_env(), stdin=subprocess.DEVNULL)
+                       timeout=READY_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stdout + r.stderr
     pid = int(pid_file.read_text())
     try:
@@ -684,6 +689,8 @@ def test_foreground_no_daemonizes_once_serving_with_pid_file_and_output(pki, bac
     assert "shutdown: done" in log
     assert not pid_file.exists()
     assert not sanitizer_report(log), log
+    reports = [f.read_text() for f in tmp_path.glob("sanitizer*")]
+    assert not reports, "\n".join(reports)
     assert re.search(r"echo: conn client=127\.0\.0\.1:\d+ tls=TLSv1\.3 ", log)
 
 
