@@ -272,51 +272,47 @@ def exercise_debian_services(pki, backend, ports):
 
 
 def test_debian_stunnel_conf_runs_unchanged_under_certwrapd(pki, backend, debian_setup,
-                                                           processes):
+                                                           processes, tmp_path):
     text, rundir, ports = debian_setup
-    workdir = Path(tempfile.mkdtemp(prefix="certwrap-compat-conf-"))
-    try:
-        daemon = Certwrapd(workdir, text)
-        daemon.argv.remove("-f")               # the file alone says foreground = yes
-        processes.append(daemon)
-        daemon.start()
-        assert daemon.ready_services == 5
+    daemon = Certwrapd(tmp_path / "certwrapd", text)
+    daemon.argv.remove("-f")               # the file alone says foreground = yes
+    processes.append(daemon)
+    daemon.start()
+    assert daemon.ready_services == 5
 
-        uids, gids, groups = ids_of(daemon.pid)
-        assert uids == [NOBODY_UID] * 4, uids
-        assert gids == [NOGROUP_GID] * 4, gids
-        assert groups == [], groups            # supplementary groups cleared (root's are gone)
-        assert (rundir / "daemon.pid").read_text() == f"{daemon.pid}\n"
+    uids, gids, groups = ids_of(daemon.pid)
+    assert uids == [NOBODY_UID] * 4, uids
+    assert gids == [NOGROUP_GID] * 4, gids
+    assert groups == [], groups            # supplementary groups cleared (root's are gone)
+    assert (rundir / "daemon.pid").read_text() == f"{daemon.pid}\n"
 
-        exercise_debian_services(pki, backend, ports)
+    exercise_debian_services(pki, backend, ports)
 
-        tls13 = r"TLSv1\.3"
-        for svc, client, tls, cipher, target in (
-                ("imaps", r"127\.0\.0\.1:\d+", tls13, "TLS_AES_128_GCM_SHA256",
-                 re.escape(backend.addr("imap"))),
-                ("pop3s", r"\[::1\]:\d+", tls13, "TLS_AES_256_GCM_SHA384",
-                 re.escape(backend.addr("pop3"))),
-                ("smtps", r"127\.0\.0\.1:\d+", r"TLSv1\.2", r"ECDHE-ECDSA-\S+",
-                 re.escape(backend.addr("smtp"))),
-                ("certs", r"127\.0\.0\.1:\d+", tls13, r"\S+", re.escape(backend.addr("echo"))),
-                ("peer", r"127\.0\.0\.1:\d+", tls13, r"\S+", re.escape(backend.addr("echo")))):
-            daemon.wait_log(CONN_RE.format(svc=svc, client=client, tls=tls, cipher=cipher,
-                                           backend=target))
-        daemon.wait_log(r"warning: imaps: backend 127\.0\.0\.1:\d+: Connection refused; trying")
-        daemon.wait_log(r'certs: conn .*end=handshake-failed reason="client certificate '
-                        r'verify failed: certificate revoked"')
-        daemon.wait_log(r'certs: conn .*end=handshake-failed reason="peer did not return '
-                        r'a certificate"')
-        daemon.wait_log(r'peer: conn .*end=handshake-failed reason="client certificate '
-                        r'verify failed: certificate not trusted"')
-        # output = FILE has the same lines as stderr
-        output = (rundir / "daemon.log").read_text()
-        assert re.search(READY_RE.pattern, output) and "certs: conn" in output
+    tls13 = r"TLSv1\.3"
+    for svc, client, tls, cipher, target in (
+            ("imaps", r"127\.0\.0\.1:\d+", tls13, "TLS_AES_128_GCM_SHA256",
+             re.escape(backend.addr("imap"))),
+            ("pop3s", r"\[::1\]:\d+", tls13, "TLS_AES_256_GCM_SHA384",
+             re.escape(backend.addr("pop3"))),
+            ("smtps", r"127\.0\.0\.1:\d+", r"TLSv1\.2", r"ECDHE-ECDSA-\S+",
+             re.escape(backend.addr("smtp"))),
+            ("certs", r"127\.0\.0\.1:\d+", tls13, r"\S+", re.escape(backend.addr("echo"))),
+            ("peer", r"127\.0\.0\.1:\d+", tls13, r"\S+", re.escape(backend.addr("echo")))):
+        daemon.wait_log(CONN_RE.format(svc=svc, client=client, tls=tls, cipher=cipher,
+                                       backend=target))
+    daemon.wait_log(r"warning: imaps: backend 127\.0\.0\.1:\d+: Connection refused; trying")
+    daemon.wait_log(r'certs: conn .*end=handshake-failed reason="client certificate '
+                    r'verify failed: certificate revoked"')
+    daemon.wait_log(r'certs: conn .*end=handshake-failed reason="peer did not return '
+                    r'a certificate"')
+    daemon.wait_log(r'peer: conn .*end=handshake-failed reason="client certificate '
+                    r'verify failed: certificate not trusted"')
+    # output = FILE has the same lines as stderr
+    output = (rundir / "daemon.log").read_text()
+    assert re.search(READY_RE.pattern, output) and "certs: conn" in output
 
-        assert daemon.stop() == 0
-        assert not (rundir / "daemon.pid").exists(), "the pid file outlived the daemon"
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    assert daemon.stop() == 0
+    assert not (rundir / "daemon.pid").exists(), "the pid file outlived the daemon"
 
 
 def test_the_same_file_runs_under_stunnel(pki, backend, debian_setup, processes, tmp_path):
