@@ -39,11 +39,14 @@ check_config(const char *path)
 	unsigned n_services = snap ? snap->n_services : 0;
 	int ok = snap != NULL;
 
+	/* what was found is shown for a configuration that would start */
 	for (unsigned i = 0; i < rep.n_lines; i++) {
 		const struct report_line *l = &rep.lines[i];
 
-		if (l->kind == REPORT_INFO)
+		if (l->kind == REPORT_INFO && ok)
 			printf("%s: %s\n", path, l->text);
+		else if (l->kind == REPORT_INFO)
+			continue;
 		else
 			fprintf(stderr, "%s%s\n", l->kind == REPORT_WARN ? "warning: " : "", l->text);
 	}

@@ -3,6 +3,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,19 +101,38 @@ resolve_ids(struct snapshot *s, struct report *rep)
 		s->uid = (uid_t)id;
 }
 
+/* "127.0.0.1:143 [::1]:143": addresses as -t and the start-up log show them. */
+static void
+labels_join(const struct addr *a, unsigned n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "", a[i].label);
+
+		used += w > 0 ? (size_t)w : 0;
+	}
+}
+
 static void
 service_init(struct service *svc, const struct service_conf *sc, const char *file,
     struct report *rep)
 {
+	char accept[SERVICE_MAX_ACCEPT * ADDR_LABEL_BYTES];
+	char targets[SERVICE_MAX_TARGETS * ADDR_LABEL_BYTES];
+
 	svc->conf = sc;
 	pthread_mutex_init(&svc->tls_lock, NULL);
 	resolve_accept(svc, file, rep);
 	resolve_connect(svc, file, rep);
 	svc->tls = tlsctx_new_server(sc, file, rep);
-	if (svc->tls != NULL)
-		report_info(rep, "[%s] accept %s, connect %u address%s, %s", sc->name,
-		    svc->n_accept ? svc->accept[0].label : "?", svc->n_targets,
-		    svc->n_targets == 1 ? "" : "es", svc->tls->summary);
+	if (svc->tls == NULL)
+		return;
+	labels_join(svc->accept, svc->n_accept, accept, sizeof(accept));
+	labels_join(svc->targets, svc->n_targets, targets, sizeof(targets));
+	report_info(rep, "[%s] accept %s, connect %s, %s", sc->name, accept, targets,
+	    svc->tls->summary);
 }
 
 struct snapshot *

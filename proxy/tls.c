@@ -74,6 +74,33 @@ check_cipher_entries(const char *list, const char *file, unsigned line, struct r
 	SSL_CTX_free(probe);
 }
 
+#define TLS13_SUITES_KNOWN "TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, " \
+	"TLS_AES_128_GCM_SHA256, TLS_AES_128_CCM_SHA256 or TLS_AES_128_CCM_8_SHA256"
+
+/* OpenSSL also skips TLSv1.3 ciphersuite names it does not know, as long
+ * as one name is known. There are no aliases here, so every name must be
+ * one: check each alone. Returns the number of unknown names. */
+static unsigned
+check_suite_entries(const char *list, const char *file, unsigned line, struct report *rep)
+{
+	SSL_CTX *probe = SSL_CTX_new(TLS_server_method());
+	char *copy = strdup(list), *save = NULL;
+	unsigned unknown = 0;
+
+	for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok && probe;
+	    tok = strtok_r(NULL, ":", &save)) {
+		if (SSL_CTX_set_ciphersuites(probe, tok))
+			continue;
+		report_error(rep, "%s:%u: ciphersuites: \"%s\" is not a TLSv1.3 ciphersuite this "
+		    "OpenSSL knows (%s)", file, line, tok, TLS13_SUITES_KNOWN);
+		unknown++;
+	}
+	ERR_clear_error();
+	free(copy);
+	SSL_CTX_free(probe);
+	return unknown;
+}
+
 static void
 set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
     struct report *rep)
@@ -88,7 +115,10 @@ set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
 		    file, sc->ciphers.line, ciphers);
 	else if (sc->ciphers.value)
 		check_cipher_entries(ciphers, file, sc->ciphers.line, rep);
-	if (!SSL_CTX_set_ciphersuites(ctx, suites))
+	/* each unknown name is reported on its own; then the list says nothing new */
+	if ((sc->ciphersuites.value == NULL ||
+	    check_suite_entries(suites, file, sc->ciphersuites.line, rep) == 0) &&
+	    !SSL_CTX_set_ciphersuites(ctx, suites))
 		report_error(rep, "%s:%u: ciphersuites: \"%s\" is not a valid TLSv1.3 ciphersuite "
 		    "list (names such as TLS_AES_256_GCM_SHA384, separated by ':')",
 		    file, sc->ciphersuites.line, suites);
@@ -98,14 +128,29 @@ set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
 	ERR_clear_error();
 }
 
-/* Which option a certstore message is about: it names the key file first
- * when the key is at fault. An unset key (line 0) is the cert file. */
-static bool
-blames_key(const struct service_conf *sc, const char *msg)
+/* Which option a certstore message is about: it starts with the file at
+ * fault. A key that is the cert file (no key line: stunnel's combined file)
+ * is the cert line's. Anything else is about cert. */
+static const struct conf_str *
+blamed_option(const struct service_conf *sc, const char *msg, const char **name)
 {
-	size_t n = sc->key.value && sc->key.line ? strlen(sc->key.value) : 0;
+	const struct { const char *name; const struct conf_str *opt; } files[] = {
+		{ "key", &sc->key }, { "CAfile", &sc->ca_file }, { "CApath", &sc->ca_path },
+	};
 
-	return n > 0 && strncmp(msg, sc->key.value, n) == 0 && msg[n] == ':';
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const struct conf_str *o = files[i].opt;
+		size_t n = o->value ? strlen(o->value) : 0;
+
+		if (n == 0 || o->line == 0 || strcmp(o->value, sc->cert.value) == 0)
+			continue;
+		if (strncmp(msg, o->value, n) == 0 && msg[n] == ':') {
+			*name = files[i].name;
+			return o;
+		}
+	}
+	*name = "cert";
+	return &sc->cert;
 }
 
 static void
@@ -122,10 +167,10 @@ set_certificate(struct tlsctx *t, const struct service_conf *sc, const char *fil
 	for (unsigned i = 0; i < warnings.count; i++)
 		report_warn(rep, "%s:%u: cert: %s", file, sc->cert.line, warnings.msg[i]);
 	if (kc == NULL) {
-		bool key = blames_key(sc, err.msg);
+		const char *name;
+		const struct conf_str *opt = blamed_option(sc, err.msg, &name);
 
-		report_error(rep, "%s:%u: %s: %s", file, key ? sc->key.line : sc->cert.line,
-		    key ? "key" : "cert", err.msg);
+		report_error(rep, "%s:%u: %s: %s", file, opt->line, name, err.msg);
 		return;
 	}
 	if (SSL_CTX_use_certificate(t->ssl_ctx, cs_keycert_leaf(kc)) != 1 ||
@@ -153,8 +198,19 @@ peer_cert_is_trusted(X509_STORE_CTX *store, X509 *cert)
 	return found;
 }
 
+/* The errors verifyPeer alone overlooks: a listed certificate need not
+ * chain up to a CA (stunnel's verify_checks() ignores the same ones). */
+static bool
+is_missing_issuer(int error)
+{
+	return error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    error == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+	    error == X509_V_ERR_CERT_UNTRUSTED;
+}
+
 /* stunnel's semantics: verifyChain checks the chain up to a CAfile root;
- * verifyPeer accepts exactly the certificates listed in CAfile; with neither
+ * verifyPeer accepts exactly the certificates listed in CAfile, and only
+ * while they are valid (not expired, not revoked); with neither
  * (requireCert alone) any certificate is accepted. */
 static int
 verify_callback(int preverify_ok, X509_STORE_CTX *store)
@@ -166,6 +222,8 @@ verify_callback(int preverify_ok, X509_STORE_CTX *store)
 	if (p == NULL || (!p->chain && !p->peer))
 		return 1;
 	if (p->chain && !preverify_ok)
+		return 0;
+	if (!preverify_ok && depth == 0 && !is_missing_issuer(X509_STORE_CTX_get_error(store)))
 		return 0;
 	if (p->peer && depth == 0 && !peer_cert_is_trusted(store, X509_STORE_CTX_get_current_cert(store))) {
 		X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
@@ -219,6 +277,10 @@ set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct
 	struct verify_policy *p;
 	int mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
 
+	/* Loaded even when unused, as stunnel does: a file that is named is
+	 * checked, never ignored. */
+	if (sc->crl_file.value)
+		load_crl(ctx, sc, file, rep);
 	if (sc->crl_file.value && !sc->verify_chain && !sc->verify_peer)
 		report_warn(rep, "%s:%u: CRLfile: has no effect without verifyChain = yes",
 		    file, sc->crl_file.line);
@@ -232,8 +294,6 @@ set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct
 		return;
 	}
 	load_verify_locations(ctx, sc, file, rep);
-	if (sc->crl_file.value)
-		load_crl(ctx, sc, file, rep);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		report_error(rep, "%s:%u: out of memory", file, sc->line);
 		return;

@@ -28,6 +28,7 @@ and fails at once, with the log, if the process exits first. A reload is
 SIGHUP followed by a new `reload: done` or `reload: failed` line.
 """
 
+import datetime
 import os
 import re
 import resource
@@ -477,6 +478,21 @@ policy = policy_any
 unique_subject = no
 [ policy_any ]
 commonName = supplied
+
+# a server leaf that is also a CA: refused by certwrapd (Pki.extra_leaf)
+[ v3_ca_leaf ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, keyEncipherment, keyCertSign
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+# `openssl ca -name ca_root`, only for the root's CRL (Pki.crl)
+[ ca_root ]
+database = ca-root-index.txt
+crlnumber = ca-root-crlnumber
+default_md = sha256
 """
 
 
@@ -488,6 +504,8 @@ class Pki:
     serverAuth; keys are EC P-256 unless named rsa or weak; all SHA-256 unless
     named sha1. Each leaf variant X has X (the leaf alone), X_key and
     X_fullchain (leaf + intermediate) attributes, all Paths. See FILES.
+    More are made on first use: extra_leaf() (a client certificate, a leaf
+    that expires soon or is a CA, one of other_root) and crl().
     """
 
     FILES = {
@@ -563,14 +581,14 @@ class Pki:
                       "-extfile", self.cnf, "-extensions", ext, "-out", path)
         return path
 
-    def _sign_dated(self, csr, out, start, end):
+    def _sign_dated(self, csr, out, start, end, ext="v3_leaf"):
         """Signs with the intermediate through `openssl ca`, the one OpenSSL 3.0
-        command that sets arbitrary notBefore/notAfter dates."""
+        command that sets arbitrary notBefore/notAfter dates (start None: now)."""
         path = self.dir / out
+        dates = ["-startdate", start] if start else []
         self._openssl("ca", "-batch", "-config", self.cnf, "-cert", self.intermediate,
                       "-keyfile", self.intermediate_key, "-in", csr, "-out", path,
-                      "-startdate", start, "-enddate", end, "-extensions", "v3_leaf",
-                      "-notext")
+                      *dates, "-enddate", end, "-extensions", ext, "-notext")
         return path
 
     def _cat(self, out, *parts):
@@ -643,6 +661,62 @@ class Pki:
         self.other_leaf = self._sign(self._csr(self.other_leaf_key, "/CN=localhost"),
                                      "other_leaf.pem", self.other_root, self.other_root_key,
                                      "v3_leaf", 2001)
+
+    # -- made on first use, for the tests that need them
+
+    def extra_leaf(self, name, subject="/CN=localhost", ext="v3_leaf", days=365,
+                   other_root=False, expired=False):
+        """name.pem, name.key and name_fullchain.pem (with the intermediate), made
+        once per session: a leaf signed by the intermediate through `openssl ca`
+        and its database, valid from now for `days` (a float: a fraction of a day
+        counts) or, if expired, from 2020-01-01 to 2021-01-01; or with
+        other_root=True, a leaf signed directly by other_root (name_fullchain.pem
+        is then the leaf alone). ext is a section of pki.cnf: v3_leaf, v3_client
+        or v3_ca_leaf. Returns the Path of name.pem."""
+        if hasattr(self, name):
+            return getattr(self, name)
+        key = self._key(f"{name}.key")
+        csr = self._csr(key, subject)
+        if other_root:
+            self._other_serial = getattr(self, "_other_serial", 2100) + 1
+            cert = self._sign(csr, f"{name}.pem", self.other_root, self.other_root_key, ext,
+                              self._other_serial)
+            setattr(self, name, cert)
+            setattr(self, f"{name}_key", key)
+            setattr(self, f"{name}_fullchain", cert)
+            return cert
+        end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+        start, end = (("20200101000000Z", "20210101000000Z") if expired
+                      else (None, end.strftime("%Y%m%d%H%M%SZ")))
+        cert = self._sign_dated(csr, f"{name}.pem", start, end, ext)
+        self._set(name, cert, key)
+        return cert
+
+    def crl(self, *revoked):
+        """A CRLfile revoking the given certificates (each made by extra_leaf):
+        the intermediate's CRL, then the root's empty one, since checking
+        revocation checks every certificate of the chain. Made once per set."""
+        path = self.dir / ("crl-" + "-".join(Path(c).stem for c in revoked) + ".pem")
+        if path.exists():
+            return path
+        ca = ["ca", "-config", self.cnf, "-crldays", "30"]
+        for cert in revoked:
+            # index.txt: status, expiry, revocation date, serial, file, subject
+            entry = re.search(rf"^([VRE])\t\S*\t\S*\t{self.serial(cert)}\t",
+                              (self.dir / "ca-index.txt").read_text(), re.M)
+            if entry is None:
+                raise ValueError(f"{cert} was not made by extra_leaf")
+            if entry.group(1) != "R":
+                self._openssl(*ca, "-cert", self.intermediate, "-keyfile",
+                              self.intermediate_key, "-revoke", cert)
+        self._openssl(*ca, "-cert", self.intermediate, "-keyfile", self.intermediate_key,
+                      "-gencrl", "-out", self.dir / "crl-intermediate.pem")
+        (self.dir / "ca-root-index.txt").touch()
+        if not (self.dir / "ca-root-crlnumber").exists():
+            (self.dir / "ca-root-crlnumber").write_text("1000\n")
+        self._openssl(*ca, "-name", "ca_root", "-cert", self.root, "-keyfile", self.root_key,
+                      "-gencrl", "-out", self.dir / "crl-root.pem")
+        return self._cat(path.name, self.dir / "crl-intermediate.pem", self.dir / "crl-root.pem")
 
     # -- questions about certificates
 
