@@ -298,6 +298,19 @@ conn_say_goodbye(struct conn *c)
 	}
 }
 
+/* Closing a socket with unread input makes the kernel send a RST, which can
+ * overtake the alert or close_notify just written: a client refused in the
+ * handshake would see "connection reset" instead of the reason. So unread
+ * input is discarded first (bounded: a flood only gets the RST). */
+static void
+discard_unread(int fd)
+{
+	char sink[4096];
+
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+}
+
 void
 conn_close(struct conn *c, enum conn_end end)
 {
@@ -310,6 +323,7 @@ conn_close(struct conn *c, enum conn_end end)
 	ev_io_stop(loop, &c->backend_io);
 	ev_timer_stop(loop, &c->timer);
 	SSL_free(c->ssl);
+	discard_unread(c->client_fd);
 	close(c->client_fd);
 	if (c->backend_fd != -1)
 		close(c->backend_fd);

@@ -282,7 +282,7 @@ set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct
 	if (sc->crl_file.value)
 		load_crl(ctx, sc, file, rep);
 	if (sc->crl_file.value && !sc->verify_chain && !sc->verify_peer)
-		report_warn(rep, "%s:%u: CRLfile: has no effect without verifyChain = yes",
+		report_warn(rep, "%s:%u: CRLfile: has no effect without verifyChain = yes or verifyPeer = yes",
 		    file, sc->crl_file.line);
 	if (!sc->verify_chain && !sc->verify_peer && !sc->require_cert)
 		return;
@@ -335,9 +335,11 @@ tlsctx_new_server(const struct service_conf *sc, const char *file, struct report
 	atomic_init(&t->refs, 1);
 	/* IGNORE_UNEXPECTED_EOF: a client that closes TCP without close_notify
 	 * ends its direction like one that sends it; otherwise OpenSSL 3 makes it
-	 * a fatal error and the backend's reply could no longer be delivered. */
+	 * a fatal error and the backend's reply could no longer be delivered.
+	 * No server cipher preference, as in stunnel: among the allowed suites
+	 * the client, which knows whether it has AES instructions, chooses. */
 	SSL_CTX_set_options(t->ssl_ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* RELEASE_BUFFERS: an idle connection keeps no record buffers.
 	 * PARTIAL_WRITE + MOVING_WRITE_BUFFER: SSL_write behaves like write(2). */
 	SSL_CTX_set_mode(t->ssl_ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
