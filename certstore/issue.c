@@ -198,6 +198,7 @@ validate(struct certstore *cs, const struct request *r, const struct product *p,
 {
 	char label[CS_NAME_MAX + 16], root[CS_PATH_MAX];
 	struct cs_trust trust;
+	struct cs_warnings vw = { 0 };
 	STACK_OF(X509) *certs;
 	EVP_PKEY *key = NULL;
 	struct cs_keycert *kc = NULL;
@@ -206,7 +207,10 @@ validate(struct certstore *cs, const struct request *r, const struct product *p,
 	cs_store_trust(cs, &trust, root);
 	if ((certs = cs_pem_parse_certs(p->fullchain_pem, p->fullchain_len, label, err)) != NULL &&
 	    (key = cs_pem_parse_key(p->key_pem, p->key_len, label, NULL, err)) != NULL)
-		kc = cs_keycert_validate(certs, label, key, label, &trust, r->now, w, err);
+		kc = cs_keycert_validate(certs, label, key, label, &trust, r->now, &vw, err);
+	/* validation resets its list: add to what signing already said */
+	for (unsigned i = 0; i < vw.count && i < CS_MAX_WARNINGS; i++)
+		cs_warn(w, "%s", vw.msg[i]);
 	cs_keycert_free(kc);
 	EVP_PKEY_free(key);
 	sk_X509_pop_free(certs, X509_free);
