@@ -142,8 +142,8 @@ take_option(struct args *a, int argc, char **argv, int *k, char *why)
 }
 
 int
-args_parse(const struct opt_spec *specs, size_t min_pos, size_t max_pos, int argc,
-    char **argv, struct args *a, char *why)
+args_parse(const struct opt_spec *specs, const char *pos_name, size_t min_pos,
+    size_t max_pos, int argc, char **argv, struct args *a, char *why)
 {
 	bool options = true;
 	int k = 0;
@@ -165,7 +165,7 @@ args_parse(const struct opt_spec *specs, size_t min_pos, size_t max_pos, int arg
 		}
 	}
 	if (a->n_pos < min_pos) {
-		why_set(why, "missing argument");
+		why_set(why, "missing %s", pos_name != NULL ? pos_name : "argument");
 		return -1;
 	}
 	return 0;
@@ -174,9 +174,7 @@ args_parse(const struct opt_spec *specs, size_t min_pos, size_t max_pos, int arg
 static int
 index_of(const struct args *a, const char *name)
 {
-	int i = find_spec(a->specs, name, strlen(name));
-
-	return i;
+	return find_spec(a->specs, name, strlen(name));
 }
 
 bool

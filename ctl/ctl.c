@@ -27,13 +27,18 @@ ctl_usage_error(struct ctl *c, const char *fmt, ...)
 	int n;
 	va_list ap;
 
-	fprintf(c->err, "certwrapctl: %s: ", c->verb != NULL ? c->verb : "usage");
+	fputs("certwrapctl: ", c->err);
+	if (c->verb != NULL)
+		fprintf(c->err, "%s: ", c->verb);
 	va_start(ap, fmt);
 	vfprintf(c->err, fmt, ap);
 	va_end(ap);
 	fputc('\n', c->err);
-	if (c->verb == NULL)
+	if (c->verb == NULL) {
+		fputs("usage: certwrapctl [--store DIR] VERB [ARGS...] (certwrapctl --help lists "
+		    "the verbs)\n", c->err);
 		return CTL_USAGE;
+	}
 	/* the verb's own synopsis: "ca init" is found from its two words */
 	snprintf(first, sizeof(first), "%s", c->verb);
 	words[0] = first;

@@ -44,11 +44,12 @@ struct args {
 	const struct opt_spec *specs;
 };
 
-/* Parses argv against specs (terminated by a NULL name). -1 with a usage
- * message in why (sized CTL_WHY_MAX) on error. */
+/* Parses argv against specs (terminated by a NULL name); pos_name names
+ * the positional argument in messages ("NAME"). -1 with a usage message in
+ * why (sized CTL_WHY_MAX) on error. */
 #define CTL_WHY_MAX 512
-int args_parse(const struct opt_spec *specs, size_t min_pos, size_t max_pos, int argc,
-    char **argv, struct args *a, char *why);
+int args_parse(const struct opt_spec *specs, const char *pos_name, size_t min_pos,
+    size_t max_pos, int argc, char **argv, struct args *a, char *why);
 bool args_flag(const struct args *a, const char *name);
 const char *args_value(const struct args *a, const char *name);         /* NULL if unset */
 const char *const *args_list(const struct args *a, const char *name, size_t *n);
@@ -79,6 +80,7 @@ struct verb {
 	const char *synopsis;               /* after the name */
 	const char *help;                   /* one paragraph */
 	const struct opt_spec *opts;
+	const char *pos_name;               /* "NAME", or NULL when it takes none */
 	size_t min_pos, max_pos;
 	bool needs_store;                   /* opened before run (ca init makes one) */
 	int (*run)(struct ctl *c, const struct args *a);

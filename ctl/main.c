@@ -56,9 +56,10 @@ unknown_verb(struct ctl *c, int argc, char **argv)
 {
 	const char *s = verbs_suggest(argv[0]);
 
+	if (strcmp(argv[0], "ca") == 0 && argc == 1)
+		return ctl_usage_error(c, "ca needs a word: this version has ca init");
 	if (strcmp(argv[0], "ca") == 0)
-		return ctl_usage_error(c, "ca %s: unknown (this version has ca init)",
-		    argc > 1 ? argv[1] : "needs a word");
+		return ctl_usage_error(c, "ca %.64s: unknown (this version has ca init)", argv[1]);
 	if (strcmp(argv[0], "help") == 0) {
 		verbs_usage(stdout);
 		return CTL_OK;
@@ -84,7 +85,7 @@ run(struct ctl *c, const struct verb *v, int argc, char **argv)
 			return CTL_OK;
 		}
 	}
-	if (args_parse(v->opts, v->min_pos, v->max_pos, argc, argv, &a, why) == -1)
+	if (args_parse(v->opts, v->pos_name, v->min_pos, v->max_pos, argc, argv, &a, why) == -1)
 		return ctl_usage_error(c, "%s", why);
 	if (v->needs_store && (c->cs = certstore_open(c->store_dir, &err)) == NULL)
 		return ctl_fail(c, "%s", err.msg);

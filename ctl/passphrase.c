@@ -69,26 +69,26 @@ from_file(struct ctl *c, const char *path)
 	return p;
 }
 
-/* One answer from the terminal, echo off. */
+/* One answer from the terminal, echo off. Echo goes off before the prompt
+ * is shown, so that an answer typed as soon as the prompt appears is
+ * neither echoed nor flushed away. */
 static char *
 ask(struct ctl *c, int tty, const char *prompt)
 {
 	struct termios old, quiet;
-	bool restore;
-	char *p;
+	bool restore = tcgetattr(tty, &old) == 0;
+	char *p = NULL;
 
-	if (write(tty, prompt, strlen(prompt)) < 0)
-		return NULL;
-	restore = tcgetattr(tty, &old) == 0;
 	if (restore) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
 		tcsetattr(tty, TCSAFLUSH, &quiet);
 	}
-	p = read_line(tty, "--passphrase-prompt", c);
+	if (write(tty, prompt, strlen(prompt)) >= 0)
+		p = read_line(tty, "--passphrase-prompt", c);
 	if (restore)
-		tcsetattr(tty, TCSAFLUSH, &old);
+		tcsetattr(tty, TCSANOW, &old);
 	return p;
 }
 

@@ -465,22 +465,22 @@ static const struct verb verbs[] = {
 	  "[--intermediate-subject S]] [--passphrase-file FILE | --passphrase-prompt]",
 	  "Create the store and its CA: a root, and with --intermediate an intermediate that "
 	  "signs. Key types: rsa:2048, rsa:3072, rsa:4096, ec:P-256 (default), ec:P-384, ed25519.",
-	  ca_init_opts, 0, 0, false, run_ca_init },
+	  ca_init_opts, NULL, 0, 0, false, run_ca_init },
 	{ "issue", "NAME --dns HOST... [--ip ADDR...] [--days N] [--key-type TYPE] [--client] "
 	  "[--passphrase-file FILE | --passphrase-prompt]",
 	  "Make a key and a certificate for the new NAME, signed by the store's CA; "
-	  "version 1 becomes current.", issue_opts, 1, 1, true, run_issue },
+	  "version 1 becomes current.", issue_opts, "NAME", 1, 1, true, run_issue },
 	{ "renew", "NAME | --all [--reuse-key] [--before DURATION] [--days N] [--key-type TYPE] "
 	  "[--passphrase-file FILE | --passphrase-prompt]",
 	  "Make a new version with the same names and a new key (--reuse-key keeps it). NAME is "
 	  "renewed now; --all renews the certificates that are due (a third of the lifetime "
-	  "left, half for 10 days or less, or --before 30d).", renew_opts, 0, 1, true, run_renew },
+	  "left, half for 10 days or less, or --before 30d).", renew_opts, "NAME", 0, 1, true, run_renew },
 	{ "rollback", "NAME", "Make the version before the current one current again.",
-	  no_opts, 1, 1, true, run_rollback },
+	  no_opts, "NAME", 1, 1, true, run_rollback },
 	{ "list", "[--json]", "Every name: version, serial, expiry, status, issuer, SANs.",
-	  list_opts, 0, 0, true, run_list },
+	  list_opts, NULL, 0, 0, true, run_list },
 	{ "show", "NAME [--version N] [--json]", "One certificate as openssl x509 shows it, "
-	  "with its SANs, chain and files.", show_opts, 1, 1, true, run_show },
+	  "with its SANs, chain and files.", show_opts, "NAME", 1, 1, true, run_show },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -303,26 +303,22 @@ test_policy(void **state)
 	/* match: the CA's value is copied, in the CA's order, CN last */
 	tp_write("policy/certstore.conf", "[policy]\norganizationName = match\ncountryName = "
 	    "match\n");
-	cs = certstore_open(certstore_dir(cs), &err);
-	assert_non_null(cs);
+	cs = ts_open("policy");
 	assert_int_equal(certstore_issue(cs, &ip, &ch, NULL, &err), 0);
 	assert_string_equal(subject(ts_cert(ch.paths.cert)), "CN=mail.example.com, O=Example, C=FR");
-	certstore_close(cs);
 	/* a supplied field issue cannot supply is refused, before any work */
 	tp_write("policy/certstore.conf", "[policy]\nlocalityName = supplied\n");
-	assert_non_null(cs = certstore_open(tp_path("policy"), &err));
+	cs = ts_open("policy");
 	ip.name = "b";
 	assert_int_equal(certstore_issue(cs, &ip, &ch, NULL, &err), -1);
 	assert_string_equal(err.msg, tp_fmt("%s/certstore.conf: [policy] localityName = supplied, "
 	    "but certificates made by issue have only a commonName: set it to match or optional",
 	    tp_path("policy")));
-	certstore_close(cs);
 	tp_write("policy/certstore.conf", "[policy]\nlocalityName = match\n");
-	assert_non_null(cs = certstore_open(tp_path("policy"), &err));
+	cs = ts_open("policy");
 	assert_int_equal(certstore_issue(cs, &ip, &ch, NULL, &err), -1);
 	assert_string_equal(err.msg, tp_fmt("%s/certstore.conf: [policy] localityName = match, but "
 	    "the CA's subject has no localityName: set it to optional", tp_path("policy")));
-	certstore_close(cs);
 }
 
 static int

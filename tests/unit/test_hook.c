@@ -20,13 +20,14 @@
 static struct certstore *
 store_with_hook(const char *dir, const char *hooks, struct cs_change *ch)
 {
-	struct certstore *cs = ts_store(dir, NULL);
+	struct certstore *cs;
 	const char *dns[] = { "mail.example.com" };
 	struct cs_issue_params p = { .name = "mail", .dns = dns, .n_dns = 1, .now = TP_NOW };
 	struct cs_error err = { "" };
 
+	ts_store(dir, NULL);
 	tp_write(tp_fmt("%s/certstore.conf", dir), tp_fmt("[hooks]\n%s", hooks));
-	assert_non_null(cs = certstore_open(tp_path(dir), &err));
+	cs = ts_open(dir);
 	assert_int_equal(certstore_issue(cs, &p, ch, NULL, &err), 0);
 	return cs;
 }

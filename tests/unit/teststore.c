@@ -9,7 +9,7 @@
 
 #include "tests/unit/testpki.h"
 
-#define TS_MAX_STORES 16
+#define TS_MAX_STORES 64
 #define TS_MAX_CERTS  256
 #define TS_MAX_DNS    8
 
@@ -31,6 +31,15 @@ die(const char *fmt, ...)
 	abort();
 }
 
+static struct certstore *
+keep(struct certstore *cs)
+{
+	if (n_stores == TS_MAX_STORES)
+		die("too many stores");
+	stores[n_stores++] = cs;
+	return cs;
+}
+
 struct certstore *
 ts_store(const char *dir, const struct cs_ca_params *p)
 {
@@ -41,10 +50,18 @@ ts_store(const char *dir, const struct cs_ca_params *p)
 	if (certstore_ca_init(tp_path(dir), p != NULL ? p : &defaults, &err) == -1 ||
 	    (cs = certstore_open(tp_path(dir), &err)) == NULL)
 		die("store %s: %s", dir, err.msg);
-	if (n_stores == TS_MAX_STORES)
-		die("too many stores");
-	stores[n_stores++] = cs;
-	return cs;
+	return keep(cs);
+}
+
+struct certstore *
+ts_open(const char *dir)
+{
+	struct cs_error err = { "" };
+	struct certstore *cs = certstore_open(tp_path(dir), &err);
+
+	if (cs == NULL)
+		die("open %s: %s", dir, err.msg);
+	return keep(cs);
 }
 
 void

@@ -14,6 +14,8 @@
 /* A new store in tp_path(dir) made with p (NULL: a root CA, the defaults,
  * at TP_NOW), opened. */
 struct certstore *ts_store(const char *dir, const struct cs_ca_params *p);
+/* Opens tp_path(dir) again (after its certstore.conf changed). */
+struct certstore *ts_open(const char *dir);
 /* Issues name for the DNS names given (NULL-terminated) at now, asserting success. */
 void ts_issue(struct certstore *cs, const char *name, time_t now, const char *dns, ...);
 /* Renews name at now, asserting success; returns the new version. */
