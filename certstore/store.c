@@ -509,35 +509,80 @@ switch_current(struct certstore *cs, const char *name, unsigned version, struct 
 	return cs_fsio_symlink(target, link, err);
 }
 
+static int
+put_version(const char *dir, const struct cs_version_files *f, struct cs_error *err)
+{
+	if (put(dir, "key.pem", f->key_pem, f->key_len, 0600, err) == -1 ||
+	    put(dir, "cert.pem", f->cert_pem, f->cert_len, 0644, err) == -1 ||
+	    put(dir, "chain.pem", f->chain_pem, f->chain_len, 0644, err) == -1 ||
+	    put(dir, "fullchain.pem", f->fullchain_pem, f->fullchain_len, 0644, err) == -1 ||
+	    put(dir, "csr.pem", f->csr_pem, f->csr_len, 0644, err) == -1 ||
+	    put(dir, CS_META_FILE, f->meta_text, f->meta_len, 0644, err) == -1)
+		return -1;
+	return cs_fsio_sync_dir(dir, err);
+}
+
+/* A name's first version: certs/.tmp-NAME-XXXXXX holding the version and
+ * its current link, renamed whole to certs/NAME. The name appears with a
+ * current version, or not at all. */
+static int
+commit_first(struct certstore *cs, const char *name, unsigned version,
+    const struct cs_version_files *f, const char *final, char *tmp, struct cs_error *err)
+{
+	char certs[CS_PATH_MAX], vdir[CS_PATH_MAX], link[CS_PATH_MAX], target[16];
+
+	snprintf(target, sizeof(target), "%u", version);
+	if (cs_store_path(cs, certs, err, "certs") == -1 || cs_fsio_mkdir(certs, 0755, err) == -1 ||
+	    cs_fsio_mkdtemp(certs, name, tmp, err) == -1 ||
+	    cs_path(vdir, err, "%s/%u", tmp, version) == -1 ||
+	    cs_fsio_mkdir(vdir, 0755, err) == -1 || put_version(vdir, f, err) == -1 ||
+	    cs_path(link, err, "%s/" CURRENT_LINK, tmp) == -1)
+		return -1;
+	if (symlink(target, link) == -1) {
+		cs_error_set(err, "%s: cannot make a symlink: %s", link, strerror(errno));
+		return -1;
+	}
+	if (cs_fsio_sync_dir(tmp, err) == -1 || cs_fsio_rename_new(tmp, final, err) == -1)
+		return -1;
+	tmp[0] = '\0';
+	return 0;
+}
+
+/* A further version: built as certs/NAME/.tmp-vN-*, renamed to
+ * certs/NAME/N, then current switched to it by one rename. */
+static int
+commit_next(struct certstore *cs, const char *name, unsigned version,
+    const struct cs_version_files *f, const char *parent, char *tmp, struct cs_error *err)
+{
+	char final[CS_PATH_MAX], tag[32];
+
+	snprintf(tag, sizeof(tag), "v%u", version);
+	if (cs_fsio_mkdtemp(parent, tag, tmp, err) == -1 || put_version(tmp, f, err) == -1 ||
+	    cs_path(final, err, "%s/%u", parent, version) == -1 ||
+	    cs_fsio_rename_new(tmp, final, err) == -1)
+		return -1;
+	tmp[0] = '\0';
+	/* A failure from here leaves a complete version that is not current. */
+	return switch_current(cs, name, version, err);
+}
+
 int
 cs_store_commit(struct certstore *cs, const char *name, unsigned version,
     const struct cs_version_files *f, struct cs_error *err)
 {
-	char parent[CS_PATH_MAX], tmp[CS_PATH_MAX] = "", final[CS_PATH_MAX], tag[32];
+	char parent[CS_PATH_MAX], tmp[CS_PATH_MAX] = "";
+	struct stat st;
+	int rc;
 
-	snprintf(tag, sizeof(tag), "v%u", version);
-	if (cs_store_path(cs, parent, err, "certs/%s", name) == -1 ||
-	    cs_fsio_mkdir(parent, 0755, err) == -1 ||
-	    cs_fsio_mkdtemp(parent, tag, tmp, err) == -1)
-		goto fail;
-	/* built where no reader looks, then renamed whole */
-	if (put(tmp, "key.pem", f->key_pem, f->key_len, 0600, err) == -1 ||
-	    put(tmp, "cert.pem", f->cert_pem, f->cert_len, 0644, err) == -1 ||
-	    put(tmp, "chain.pem", f->chain_pem, f->chain_len, 0644, err) == -1 ||
-	    put(tmp, "fullchain.pem", f->fullchain_pem, f->fullchain_len, 0644, err) == -1 ||
-	    put(tmp, "csr.pem", f->csr_pem, f->csr_len, 0644, err) == -1 ||
-	    put(tmp, CS_META_FILE, f->meta_text, f->meta_len, 0644, err) == -1 ||
-	    cs_fsio_sync_dir(tmp, err) == -1 ||
-	    cs_path(final, err, "%s/%u", parent, version) == -1 ||
-	    cs_fsio_rename_new(tmp, final, err) == -1)
-		goto fail;
-	/* From here the version exists; it becomes current with one rename. A
-	 * failure now leaves a complete version that is not current. */
-	return switch_current(cs, name, version, err);
-fail:
-	if (tmp[0] != '\0')
+	if (cs_store_path(cs, parent, err, "certs/%s", name) == -1)
+		return -1;
+	if (lstat(parent, &st) == -1 && errno == ENOENT)
+		rc = commit_first(cs, name, version, f, parent, tmp, err);
+	else
+		rc = commit_next(cs, name, version, f, parent, tmp, err);
+	if (rc == -1 && tmp[0] != '\0')
 		cs_fsio_remove_tree(tmp, NULL);
-	return -1;
+	return rc;
 }
 
 void
