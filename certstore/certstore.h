@@ -155,9 +155,12 @@ void cs_keycert_free(struct cs_keycert *kc);       /* NULL is a no-op */
  * crash: readers never look at them and the next writer removes them. Every
  * file is written to a temporary name, fsync()ed, renamed into place and its
  * directory fsync()ed; a version directory is built under a temporary name
- * and renamed whole; `current` changes last. A reader therefore sees the old
- * state or the new one, never a mixture, and a crash at any instant leaves
- * the last complete state.
+ * and renamed whole (a name's first version together with its `current`);
+ * `current` changes last. A reader therefore sees the old state or the new
+ * one, never a mixture, and a crash at any instant leaves the last complete
+ * state. The CA's records (newcerts/, index.txt, serial) are written before
+ * the version, so a crash may leave an index entry that no version holds (a
+ * certificate issued but never installed), never a version the index lacks.
  *
  * Times: every call takes `now` (time(NULL) in production) so that tests can
  * place it anywhere. Passphrases are never stored. */
@@ -222,8 +225,9 @@ struct cs_ca_params {
 /* Creates a store with a new CA in dir (made 0755 if missing; it may exist
  * but must have no ca/ yet). The whole ca/ is built under a temporary name
  * and renamed into place, so a store either has a complete CA or none.
- * Also writes certstore.conf with the defaults (unless one exists), .lock,
- * certs/. Nothing is left behind on failure but an empty dir it created. */
+ * Also writes certstore.conf with the defaults (unless one exists; then it
+ * must be valid), .lock and certs/, before ca/. On failure there is no ca/;
+ * dir, .lock, certs/ and certstore.conf may remain, and a new ca init works. */
 int certstore_ca_init(const char *dir, const struct cs_ca_params *p, struct cs_error *err);
 
 /* Whether the signing CA's key is encrypted (then issue and renew need a passphrase). */
@@ -337,7 +341,7 @@ int certstore_paths(struct certstore *cs, const char *name, unsigned version,
  * a concurrent change cannot mix two versions): the key (refused when group
  * or world readable), the certificate and chain, through cs_keycert_validate
  * with the store's root as trust anchor. Messages name the version "NAME@N".
- * *version (may be NULL) gets the version loaded. Free with cs_keycert_free. */
+ * *loaded (may be NULL) gets the version loaded. Free with cs_keycert_free. */
 struct cs_keycert *certstore_load(struct certstore *cs, const char *name, unsigned version,
     time_t now, unsigned *loaded, struct cs_warnings *warnings, struct cs_error *err);
 
@@ -410,9 +414,11 @@ struct cs_hook_result {
  * and CERTWRAP_EVENT, CERTWRAP_NAME, CERTWRAP_VERSION,
  * CERTWRAP_PREVIOUS_VERSION, CERTWRAP_SERIAL, CERTWRAP_NOT_AFTER,
  * CERTWRAP_STORE, CERTWRAP_DIR, CERTWRAP_KEY, CERTWRAP_CERT, CERTWRAP_CHAIN,
- * CERTWRAP_FULLCHAIN in its environment; stdin is /dev/null. Waits at most
- * the configured timeout, then kills it (its process group). Call it without
- * holding anything: the hook may run certwrapctl itself.
+ * CERTWRAP_FULLCHAIN in its environment (any CERTWRAP_* of the caller's is
+ * dropped); stdin is /dev/null. Waits at most the configured timeout, then
+ * kills it with its process group; a background child that keeps the
+ * output open is not waited for. Call it without holding the store's lock:
+ * the hook may run certwrapctl itself.
  * 0 when it exited 0 or no hook is configured; -1 with err when it could not
  * start, failed or timed out. r is filled either way. */
 int certstore_hook_run(struct certstore *cs, const struct cs_change *c,

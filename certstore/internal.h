@@ -73,8 +73,8 @@ int cs_fsio_sweep(const char *dir, struct cs_error *err);
  * errno, so that callers can tell a missing file (ENOENT) from a bad one. */
 char *cs_fsio_read(const char *path, size_t max, size_t *len, int *errno_out,
     struct cs_error *err);
-/* Reads a private key file, refusing one that group or others may read:
- * "PATH: the private key is readable by group or others (mode 0640): chmod 600 PATH". */
+/* Reads a private key file, refusing one its group or others may access:
+ * "PATH: the private key may be read by its group (mode 0640): chmod 600 PATH". */
 char *cs_fsio_read_key(const char *path, size_t *len, struct cs_error *err);
 
 /* --- conf.c: certstore.conf -------------------------------------------------------- */
@@ -205,8 +205,8 @@ int cs_cert_sign(X509 *x, EVP_PKEY *key, struct cs_error *err);
 /* A certificate's PEM text, malloc'ed, or a whole stack's from index from. */
 char *cs_cert_pem(X509 *x, size_t *len);
 char *cs_certs_pem(STACK_OF(X509) *certs, int from, size_t *len);
-/* The first certificate of a PEM file ("" allowed when empty_ok: NULL
- * stack with no error), or all of them. */
+/* Every certificate of a PEM file, in order. With empty_ok an empty (or
+ * blank) file gives an empty stack (a chain.pem when a root signs). */
 STACK_OF(X509) *cs_cert_load_all(const char *path, bool empty_ok, struct cs_error *err);
 
 /* --- names.c ---------------------------------------------------------------------------- */
@@ -289,8 +289,9 @@ struct cs_version_files {
 	const char *key_pem, *cert_pem, *chain_pem, *fullchain_pem, *csr_pem, *meta_text;
 	size_t key_len, cert_len, chain_len, fullchain_len, csr_len, meta_len;
 };
-/* Under the lock: builds certs/NAME/.tmp-*, renames it to certs/NAME/VERSION
- * and points current at it. */
+/* Under the lock: writes the version and makes it current. A name's first
+ * version appears with its current link in one rename of certs/NAME; a
+ * later one is renamed to certs/NAME/VERSION, then current is switched. */
 int cs_store_commit(struct certstore *cs, const char *name, unsigned version,
     const struct cs_version_files *f, struct cs_error *err);
 /* Fills c for a version (whose leaf is leaf) that just became current. */
