@@ -163,7 +163,9 @@ void cs_keycert_free(struct cs_keycert *kc);       /* NULL is a no-op */
  * certificate issued but never installed), never a version the index lacks.
  *
  * Times: every call takes `now` (time(NULL) in production) so that tests can
- * place it anywhere. Passphrases are never stored. */
+ * place it anywhere. Passphrases are never stored. A struct certstore is
+ * used by one thread at a time (it holds the lock's descriptor while a
+ * change runs); threads that share a store open one handle each. */
 
 #define CS_NAME_MAX           64       /* a certificate name: [A-Za-z0-9][A-Za-z0-9._-]* */
 #define CS_MAX_SANS           100      /* DNS names + IP addresses in one certificate */
@@ -418,7 +420,8 @@ struct cs_hook_result {
  * dropped); stdin is /dev/null. Waits at most the configured timeout, then
  * kills it with its process group; a background child that keeps the
  * output open is not waited for. Call it without holding the store's lock:
- * the hook may run certwrapctl itself.
+ * the hook may run certwrapctl itself. The caller must not ignore SIGCHLD
+ * (the hook's exit status would be lost).
  * 0 when it exited 0 or no hook is configured; -1 with err when it could not
  * start, failed or timed out. r is filled either way. */
 int certstore_hook_run(struct certstore *cs, const struct cs_change *c,

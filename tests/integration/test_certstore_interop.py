@@ -102,6 +102,8 @@ dir = {ca}
 database = $dir/index.txt
 new_certs_dir = $dir/newcerts
 serial = $dir/serial
+crlnumber = $dir/crlnumber
+default_crl_days = 30
 certificate = $dir/cacert.pem
 private_key = $dir/private/cakey.pem
 default_md = sha256
@@ -156,6 +158,30 @@ def test_openssl_ca_signs_into_the_store(tmp_path):
     s.ok("issue", "imap", "--dns", "imap.example.com")
     assert len({e.serial for e in s.index()}) == 5
     check_consistent(s)
+
+
+def test_openssl_ca_revokes_in_the_store(tmp_path):
+    """openssl ca -revoke and -gencrl work on the store; certwrapctl sees the
+    revocation and keeps the R line when it rewrites the index."""
+    s = Store(tmp_path / "revoke")
+    s.ok("ca", "init", "--intermediate")
+    s.ok("issue", "mail", "--dns", "mail.example.com")
+    cnf = minimal_ca_cnf(s, tmp_path)
+    serial = s.meta("mail")["serial"]
+    openssl("ca", "-config", cnf, "-revoke", s.version_dir("mail") / "cert.pem",
+            "-crl_reason", "keyCompromise")
+    crl = tmp_path / "crl.pem"
+    openssl("ca", "-config", cnf, "-gencrl", "-out", crl)
+    assert f"Serial Number: {serial}" in openssl("crl", "-in", crl, "-noout", "-text")
+    assert (s.path / "ca" / "crlnumber").read_text() == "02\n"
+    [entry] = s.list()
+    assert entry["status"] == "revoked"
+    s.ok("renew", "mail")
+    index = s.index()
+    assert index[0].status == "R" and index[0].serial == serial
+    assert index[0].revoked.endswith(",keyCompromise")
+    assert index[1].status == "V" and index[1].serial == s.meta("mail", 2)["serial"]
+    assert [e["status"] for e in s.list()] == ["valid"]
 
 
 # --- real TLS handshakes -----------------------------------------------------------------------
