@@ -9,12 +9,16 @@ has swept every leftover and every current verifies with openssl.
 
 Concurrency: CONCURRENT_ISSUES `issue` runs started at once all succeed with
 distinct serials; parallel `renew`s of one name make one version each;
-parallel `issue`s of one name let exactly one win.
+parallel `issue`s of one name let exactly one win; a writer waits while
+another holds the lock, readers do not.
 """
+import fcntl
 import random
 import statistics
 import subprocess
 import time
+
+import pytest
 
 from certstore_util import Store, check_consistent, openssl
 
@@ -25,6 +29,7 @@ MAX_NAMES = 16                  # bounds the work of checking the store after ea
 CONCURRENT_ISSUES = 20
 CONCURRENT_RENEWS = 10
 RUN_TIMEOUT_S = 120
+LOCK_HELD_S = 1.0               # how long a blocked writer is watched still waiting
 
 
 def run_time(store):
@@ -132,4 +137,24 @@ def test_parallel_issues_of_one_name(tmp_path):
         assert err == "certwrapctl: mail: already exists (version 1 is current): renew it " \
                       "with certwrapctl renew mail, or choose another name\n"
     assert s.versions("mail") == [1] and len(s.index()) == 1
+    check_consistent(s)
+
+
+def test_writers_wait_for_the_lock_readers_do_not(tmp_path):
+    """A writer holding DIR/.lock (as certwrapd will) makes issue wait, not
+    fail or go ahead; list and show read without the lock."""
+    s = Store(tmp_path / "locked")
+    s.ok("ca", "init")
+    s.ok("issue", "mail", "--dns", "mail.example.com")
+    with open(s.path / ".lock", "r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = s.popen("issue", "imap", "--dns", "imap.example.com")
+        with pytest.raises(subprocess.TimeoutExpired):
+            p.wait(timeout=LOCK_HELD_S)          # still waiting for the lock
+        assert [e["name"] for e in s.list()] == ["mail"]
+        s.ok("show", "mail")
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        out, err = p.communicate(timeout=RUN_TIMEOUT_S)
+    assert p.returncode == 0, err
+    assert out.startswith("imap: issued: version 1 is current")
     check_consistent(s)
