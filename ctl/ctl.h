@@ -1,0 +1,134 @@
+/* ctl.h: shared by certwrapctl's own files in ctl/ only. */
+#ifndef CERTWRAP_CTL_H
+#define CERTWRAP_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "certstore/certstore.h"
+
+#define CTL_DEFAULT_STORE   "/var/lib/certwrap"
+#define CTL_STORE_ENV       "CERTWRAP_STORE"
+#define CTL_MAX_POSITIONAL  4
+#define CTL_MAX_OPTIONS     16
+#define CTL_MAX_LIST        CS_MAX_SANS     /* values of one repeated option */
+#define CTL_PASSPHRASE_MAX  1024
+
+/* Exit statuses: 0 done, 1 failed (the message says why), 2 usage error. */
+enum ctl_exit { CTL_OK = 0, CTL_FAILED = 1, CTL_USAGE = 2 };
+
+/* --- args.c: a verb's arguments, parsed by its table row --------------------------------- */
+
+enum opt_kind {
+	OPT_FLAG,                           /* --client */
+	OPT_VALUE,                          /* --days N, or --days=N; once */
+	OPT_LIST,                           /* --dns HOST, repeated; several values may follow */
+};
+
+struct opt_spec {
+	const char *name;                   /* "--dns" */
+	enum opt_kind kind;
+	const char *metavar;                /* "HOST" */
+};
+
+struct args {
+	const char *pos[CTL_MAX_POSITIONAL];
+	size_t n_pos;
+	struct {
+		bool set;
+		const char *values[CTL_MAX_LIST];
+		size_t n;
+	} opt[CTL_MAX_OPTIONS];
+	const struct opt_spec *specs;
+};
+
+/* Parses argv against specs (terminated by a NULL name); pos_name names
+ * the positional argument in messages ("NAME"). -1 with a usage message in
+ * why (sized CTL_WHY_MAX) on error. */
+#define CTL_WHY_MAX 512
+int args_parse(const struct opt_spec *specs, const char *pos_name, size_t min_pos,
+    size_t max_pos, int argc, char **argv, struct args *a, char *why);
+bool args_flag(const struct args *a, const char *name);
+const char *args_value(const struct args *a, const char *name);         /* NULL if unset */
+const char *const *args_list(const struct args *a, const char *name, size_t *n);
+/* Suggests the closest of candidates (NULL-terminated) within a small edit
+ * distance, or NULL. */
+const char *args_suggest(const char *word, const char *const *candidates);
+
+/* --- the run of one verb ------------------------------------------------------------------ */
+
+struct ctl {
+	const char *store_dir;
+	struct certstore *cs;               /* opened by main for verbs that need a store */
+	FILE *out, *err;
+	time_t now;
+	const char *verb;                   /* for messages: "issue" */
+};
+
+/* Prints "certwrapctl: MESSAGE" on stderr; returns CTL_FAILED. */
+int ctl_fail(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "certwrapctl: VERB: MESSAGE" and the verb's usage; returns CTL_USAGE. */
+int ctl_usage_error(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ctl_warnings(struct ctl *c, const struct cs_warnings *w);
+
+/* --- verbs.c: the table --------------------------------------------------------------------- */
+
+struct verb {
+	const char *name;                   /* "issue", "ca init" */
+	const char *synopsis;               /* after the name */
+	const char *help;                   /* one paragraph */
+	const struct opt_spec *opts;
+	const char *pos_name;               /* "NAME", or NULL when it takes none */
+	size_t min_pos, max_pos;
+	bool needs_store;                   /* opened before run (ca init makes one) */
+	int (*run)(struct ctl *c, const struct args *a);
+};
+
+/* The verb argv starts with ("ca", "init" for two-word verbs); *words gets
+ * how many words it took. NULL when none matches. */
+const struct verb *verbs_find(int argc, char **argv, int *words);
+void verbs_usage(FILE *f);                     /* every verb, one line each */
+void verbs_help(FILE *f, const struct verb *v);
+/* Close names for "did you mean". */
+const char *verbs_suggest(const char *word);
+
+/* --- output.c: tables for people, JSON for scripts ------------------------------------------- */
+
+#define OUT_MAX_COLUMNS 10
+
+struct out_table {
+	size_t n_cols, n_rows, cap;
+	const char *head[OUT_MAX_COLUMNS];
+	char **cells;                       /* n_rows * n_cols, owned */
+};
+
+void out_table_init(struct out_table *t, size_t n_cols, const char *const *head);
+/* Adds a row of n_cols strings (copied). -1 on out of memory. */
+int out_table_row(struct out_table *t, const char *const *cells);
+/* Aligned columns separated by two spaces; the last column unpadded. */
+void out_table_print(const struct out_table *t, FILE *f);
+void out_table_free(struct out_table *t);
+
+/* A JSON string literal, escaped. */
+void out_json_string(FILE *f, const char *s);
+/* "2027-11-23T17:13:00Z" */
+void out_iso_time(time_t t, char *buf, size_t len);
+/* "2027-11-23" */
+void out_date(time_t t, char *buf, size_t len);
+/* as openssl prints dates: "Nov 23 17:13:00 2027 GMT" */
+void out_openssl_time(time_t t, char *buf, size_t len);
+/* One certificate, as list --json and show --json give it. */
+void out_json_cert(FILE *f, const struct cs_cert_info *i, const char *indent);
+
+/* --- passphrase.c ----------------------------------------------------------------------------------- */
+
+/* The passphrase asked for by --passphrase-file or --passphrase-prompt, or
+ * NULL in *out when neither was given. confirm: ask twice (a new key).
+ * Returns CTL_OK or the exit status of a failure it printed. The caller
+ * frees *out with passphrase_free. */
+int passphrase_get(struct ctl *c, const struct args *a, bool confirm, char **out);
+void passphrase_free(char *p);
+
+#endif
