@@ -131,6 +131,15 @@ const char *cs_keycert_subject(const struct cs_keycert *kc);     /* "CN=mail.exa
  * given to cs_keycert_validate. */
 const char *cs_keycert_summary(const struct cs_keycert *kc);
 
+/* The leaf's serial in upper-case hex, as openssl prints it; SANs as
+ * "DNS:mail.example.com, IP:192.0.2.1". -1 when buf is too small. */
+int cs_keycert_serial(const struct cs_keycert *kc, char *buf, size_t len);
+int cs_keycert_sans(const struct cs_keycert *kc, char *buf, size_t len);
+/* Whether the leaf is valid for host, as a client checks: a DNS name
+ * against DNS SANs (a wildcard SAN covers one label), an IP address against
+ * IP SANs; "*.example.com" is covered by the same wildcard SAN only. */
+bool cs_keycert_covers(const struct cs_keycert *kc, const char *host);
+
 void cs_keycert_free(struct cs_keycert *kc);       /* NULL is a no-op */
 
 /* --- the store ---------------------------------------------------------------------

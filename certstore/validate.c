@@ -22,6 +22,8 @@
  *    is checked like any leaf, MD5 or SHA-1 self-signature included. */
 #include "certstore/internal.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -864,6 +866,43 @@ const char *
 cs_keycert_summary(const struct cs_keycert *kc)
 {
 	return kc->summary;
+}
+
+int
+cs_keycert_serial(const struct cs_keycert *kc, char *buf, size_t len)
+{
+	return cs_serial_hex(X509_get0_serialNumber(kc->leaf), buf, len);
+}
+
+int
+cs_keycert_sans(const struct cs_keycert *kc, char *buf, size_t len)
+{
+	struct cs_error err;
+	char **sans = NULL;
+	size_t n = 0, used = 0;
+
+	buf[0] = '\0';
+	if (cs_san_list(kc->leaf, &sans, &n, &err) == -1)
+		return -1;
+	for (size_t i = 0; i < n && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", sans[i]);
+
+		used += w > 0 ? (size_t)w : 0;
+	}
+	cs_strv_free(sans);
+	return used < len ? 0 : -1;
+}
+
+bool
+cs_keycert_covers(const struct cs_keycert *kc, const char *host)
+{
+	unsigned char ip[16];
+
+	/* an IP address must be an IP SAN; a name matches DNS SANs (wildcards
+	 * one label deep, as clients match them) */
+	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+		return X509_check_ip_asc(kc->leaf, host, 0) == 1;
+	return X509_check_host(kc->leaf, host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
 }
 
 void
