@@ -16,7 +16,11 @@
  *
  * Service options in the global section are kept as text and applied to each
  * service that does not set them when its section ends, through the same
- * parse functions: stunnel's rule, with no copy code per field. */
+ * parse functions: stunnel's rule, with no copy code per field. An option
+ * with alternatives (certname for cert and key) is one choice: a service that
+ * makes the choice itself inherits neither alternative from the global
+ * section, so `cert` there and `certname` in a service (or the reverse) is a
+ * default and its override, not a conflict. */
 #include "proxy/config.h"
 #include "proxy/config_internal.h"
 
@@ -38,6 +42,8 @@
 #define FILE_LEVEL     UINT_MAX           /* an error about the whole file: sorts last */
 #define OPTIONS_MAX    64                 /* the bits of set_mask */
 #define BOM            "\xef\xbb\xbf"
+#define NEEDS_CERTSTORE \
+	"needs certstore = DIR in the global section, e.g. certstore = /var/lib/certwrap"
 
 struct error_entry {
 	unsigned line;
@@ -67,6 +73,8 @@ struct config_parser {
 	size_t services_cap;
 	unsigned seen[OPTIONS_MAX];       /* line where each option was given in this section */
 	const struct config_option *seen_by[OPTIONS_MAX];   /* by which option (sslVersion) */
+	unsigned global_seen[OPTIONS_MAX];   /* seen[] of the global section, once it ended:
+	                                        given, even with a bad value */
 	char where[ERROR_TEXT_MAX];
 
 	struct global_default *defaults;
@@ -231,7 +239,7 @@ static void
 service_clear(struct service_conf *s)
 {
 	struct conf_str *strs[] = { &s->cert, &s->key, &s->ca_file, &s->ca_path, &s->crl_file,
-		&s->ciphers, &s->ciphersuites, &s->curves };
+		&s->ciphers, &s->ciphersuites, &s->curves, &s->certname };
 
 	free(s->name);
 	free(s->accept.host);
@@ -242,6 +250,8 @@ service_clear(struct service_conf *s)
 	}
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(strs[i]->value);
+	for (unsigned i = 0; i < s->n_hostnames; i++)
+		free(s->hostnames[i]);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -257,14 +267,55 @@ defaults_apply_builtin(struct config_parser *p, void *base, enum option_scope sc
 	}
 }
 
+/* The row of an option the table names (alternative_to, required_unless). */
+static const struct config_option *
+option_named(const char *name)
+{
+	const struct config_option *opt = config_options_find(name);
+
+	if (opt == NULL)
+		abort();            /* a typo in the table; test_config.c checks every name */
+	return opt;
+}
+
+static size_t
+option_index(const char *name)
+{
+	return (size_t)(option_named(name) - config_options);
+}
+
+/* The global defaults s takes: the options given in the global section that
+ * s sets neither itself nor through an alternative (a service's certname
+ * drops the global cert and key, its cert or key drops the global certname). */
+static unsigned long long
+defaults_inheritable(const struct config_parser *p, const struct service_conf *s)
+{
+	unsigned long long mask = p->global_svc.set_mask & ~s->set_mask;
+
+	for (size_t i = 0; i < config_options_count; i++) {
+		const struct config_option *opt = &config_options[i];
+
+		for (size_t k = 0; k < 2 && opt->alternative_to[k] != NULL; k++) {
+			unsigned long long alt = config_option_bit(option_named(opt->alternative_to[k]));
+
+			if (s->set_mask & config_option_bit(opt))
+				mask &= ~alt;
+			if (s->set_mask & alt)
+				mask &= ~config_option_bit(opt);
+		}
+	}
+	return mask;
+}
+
 static void
-defaults_apply_global(struct config_parser *p, struct service_conf *s)
+defaults_apply_global(struct config_parser *p, struct service_conf *s,
+    unsigned long long inherit)
 {
 	p->quiet = true;
 	for (size_t i = 0; i < p->n_defaults; i++) {
 		const struct global_default *d = &p->defaults[i];
 
-		if (!(s->set_mask & config_option_bit(d->opt)))
+		if (inherit & config_option_bit(d->opt))
 			d->opt->parse(p, d->opt, s, d->value, d->line);
 	}
 	p->quiet = false;
@@ -304,17 +355,113 @@ check_version_order(struct config_parser *p, const struct service_conf *s)
 		    config_tls_version_name(min), s->tls_version_min_line);
 }
 
+/* in_force: the options s gave or inherited. */
 static void
-check_required(struct config_parser *p, const struct service_conf *s)
+check_required(struct config_parser *p, const struct service_conf *s,
+    unsigned long long in_force)
 {
 	for (size_t i = 0; i < config_options_count; i++) {
 		const struct config_option *opt = &config_options[i];
-		unsigned long long bit = config_option_bit(opt);
+		unsigned long long bits = config_option_bit(opt);
 
-		if (!(opt->flags & OPT_REQUIRED) || ((s->set_mask | p->global_svc.set_mask) & bit))
+		if (opt->required_unless != NULL)
+			bits |= config_option_bit(option_named(opt->required_unless));
+		if (!(opt->flags & OPT_REQUIRED) || (in_force & bits))
 			continue;
 		config_parser_fail(p, s->line, NULL, "[%s]: no %s = %s given; add %s",
 		    s->name ? s->name : "", opt->name, opt->syntax, opt->missing_hint);
+	}
+}
+
+/* "give either cert/key or certname, not both" at the line of bad, which
+ * came after the line of first; row is the option with the alternatives. */
+static void
+alternatives_fail(struct config_parser *p, const struct config_option *row,
+    const struct config_option *bad, unsigned bad_line, const struct config_option *first,
+    unsigned first_line)
+{
+	config_parser_fail(p, bad_line, bad->name, "give either %s%s%s or %s, not both; %s is "
+	    "at line %u", row->alternative_to[0], row->alternative_to[1] ? "/" : "",
+	    row->alternative_to[1] ? row->alternative_to[1] : "", row->name, first->name,
+	    first_line);
+}
+
+/* An option and one of its alternatives given in this section (p->seen):
+ * each line after the first of the pair is an error, reported once. */
+static void
+check_alternatives(struct config_parser *p)
+{
+	for (size_t i = 0; i < config_options_count; i++) {
+		const struct config_option *row = &config_options[i], *first = NULL;
+		unsigned line = p->seen[i], first_line = 0;
+
+		for (size_t k = 0; k < 2 && row->alternative_to[k] != NULL && line != 0; k++) {
+			const struct config_option *alt = option_named(row->alternative_to[k]);
+			unsigned alt_line = p->seen[alt - config_options];
+
+			if (alt_line > line)            /* certname, then cert: cert is wrong */
+				alternatives_fail(p, row, alt, alt_line, row, line);
+			else if (alt_line != 0 && (first == NULL || alt_line < first_line)) {
+				first = alt;
+				first_line = alt_line;
+			}
+		}
+		if (first != NULL)                      /* cert (and key), then certname */
+			alternatives_fail(p, row, row, line, first, first_line);
+	}
+}
+
+/* certname needs a certstore; autoIssue = yes and renewBefore need a
+ * certname. Given in the service, they are errors without one; inherited
+ * from the global section, they are defaults for the services that have a
+ * certname and are dropped by the others. A global certname without a
+ * certstore was reported with the global section. */
+static void
+check_managed(struct config_parser *p, struct service_conf *s, unsigned long long in_force)
+{
+	size_t certname = option_index("certname"), auto_issue = option_index("autoIssue");
+	size_t renew = option_index("renewBefore");
+
+	if (p->seen[certname] != 0 && p->global_seen[option_index("certstore")] == 0)
+		config_parser_fail(p, p->seen[certname], "certname", NEEDS_CERTSTORE);
+	if (in_force & config_option_bit(&config_options[certname]))
+		return;
+	if (p->seen[auto_issue] != 0 && s->auto_issue)
+		config_parser_fail(p, p->seen[auto_issue], "autoIssue", "yes needs certname = NAME, "
+		    "the certstore certificate to issue; add certname or remove this line");
+	if (p->seen[renew] != 0)
+		config_parser_fail(p, p->seen[renew], "renewBefore", "needs certname = NAME: only "
+		    "certificates from the certstore are renewed; add certname or remove this line");
+	s->auto_issue = false;
+	s->auto_issue_line = 0;
+	s->renew_before_s = 0;
+	s->renew_before_line = 0;
+}
+
+/* What only the whole global section tells: the control socket's options
+ * without a socket, a default certname without a certstore. */
+static void
+check_global(struct config_parser *p)
+{
+	static const char *const socket_options[] = { "controlMode", "controlGroup" };
+	unsigned certname = p->seen[option_index("certname")];
+
+	check_version_order(p, &p->global_svc);
+	check_alternatives(p);
+	memcpy(p->global_seen, p->seen, sizeof(p->global_seen));
+	if (certname != 0 && p->seen[option_index("certstore")] == 0)
+		config_parser_fail(p, certname, "certname", NEEDS_CERTSTORE);
+	/* a control line with a bad value (seen, never set) is the error to fix */
+	if (p->cfg->control_path.value != NULL ||
+	    (p->seen[option_index("control")] != 0 && p->cfg->control_path.line == 0))
+		return;
+	for (size_t i = 0; i < sizeof(socket_options) / sizeof(socket_options[0]); i++) {
+		unsigned line = p->seen[option_index(socket_options[i])];
+
+		if (line != 0)
+			config_parser_fail(p, line, socket_options[i], "needs control = PATH, the "
+			    "control socket, e.g. control = /run/certwrap/certwrapd.sock; add it or "
+			    "remove this line");
 	}
 }
 
@@ -322,7 +469,9 @@ check_required(struct config_parser *p, const struct service_conf *s)
 static void
 service_finish(struct config_parser *p, struct service_conf *s)
 {
-	defaults_apply_global(p, s);
+	unsigned long long inherit = defaults_inheritable(p, s);
+
+	defaults_apply_global(p, s, inherit);
 	if (s->key.value == NULL && s->cert.value != NULL)
 		s->key.value = config_parser_strdup(p, s->cert.value);   /* stunnel: key = cert */
 	if (s->verify_chain || s->verify_peer)
@@ -330,18 +479,20 @@ service_finish(struct config_parser *p, struct service_conf *s)
 	/* a conflict between two global lines was reported with the global section */
 	if (s->tls_version_min_line > s->line || s->tls_version_max_line > s->line)
 		check_version_order(p, s);
+	check_alternatives(p);
+	check_managed(p, s, s->set_mask | inherit);
 	/* A section with errors is not checked for missing options: the wrong
 	 * line is often the missing option misspelled, and once it is fixed the
 	 * next run says what is still missing. */
 	if (p->n_reported == p->section_errors_from)
-		check_required(p, s);
+		check_required(p, s, s->set_mask | inherit);
 }
 
 static void
 section_end(struct config_parser *p)
 {
 	if (p->svc == NULL) {
-		check_version_order(p, &p->global_svc);
+		check_global(p);
 		return;
 	}
 	service_finish(p, p->svc);
@@ -788,6 +939,9 @@ config_free(struct config *cfg)
 	free(cfg->output.value);
 	free(cfg->setuid_user.value);
 	free(cfg->setgid_group.value);
+	free(cfg->certstore_dir.value);
+	free(cfg->control_path.value);
+	free(cfg->control_group.value);
 	for (unsigned i = 0; i < cfg->n_services; i++)
 		service_clear(&cfg->services[i]);
 	free(cfg->services);

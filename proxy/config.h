@@ -16,6 +16,12 @@
 #define CONFIG_ERRORS_MAX    8192         /* all error lines, joined by '\n' */
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 #define CONFIG_MAX_TIMEOUT_S 31536000     /* one year, the bound of every TIMEOUT* */
+#define CONFIG_MAX_HOSTNAMES 32           /* `hostname` names per service */
+#define CONFIG_CERTNAME_MAX  64           /* the certstore's CS_NAME_MAX */
+#define CONFIG_CONTROL_PATH_MAX 107       /* sizeof(sun_path) - 1 on Linux: the NUL */
+#define CONFIG_CONTROL_MODE_MAX 0777
+#define CONFIG_DEFAULT_CONTROL_MODE 0660  /* owner and group; others get EACCES */
+#define CONFIG_MAX_RENEW_BEFORE_S (3650L * 86400)   /* renewBefore: ten years */
 
 /* A value as written, and where: line 0 means "not set, default in force". */
 struct conf_str {
@@ -70,6 +76,23 @@ struct service_conf {
 	unsigned timeout_connect_s;       /* TIMEOUTconnect: per backend attempt */
 	unsigned timeout_idle_s;          /* TIMEOUTidle: nothing moving */
 
+	/* Managed certificates. A service has cert (and key) or certname, never
+	 * both; its own choice wins over the other one inherited from the global
+	 * section. auto_issue and renew_before_s are set only with certname. */
+	struct conf_str certname;         /* a certstore name; NULL: cert/key files */
+	bool auto_issue;                  /* autoIssue: issue certname if missing; default no */
+	unsigned auto_issue_line;         /* 0: default */
+	long renew_before_s;              /* renewBefore in seconds; 0: unset, the daemon's
+	                                     rule (a third of the lifetime, half when it is
+	                                     10 days or less) */
+	unsigned renew_before_line;
+	/* hostname: the names the service answers for; DNS names in lower case
+	 * without a final dot, IP addresses in inet_ntop's form; no duplicates */
+	char *hostnames[CONFIG_MAX_HOSTNAMES];
+	unsigned hostname_lines[CONFIG_MAX_HOSTNAMES];   /* the line of each name */
+	unsigned n_hostnames;
+	unsigned hostname_line;           /* the first hostname line in effect, 0: none */
+
 	/* which options were given in this section (bit per option-table row,
 	 * config_options.c; sslVersion sets the bits of sslVersionMin and
 	 * sslVersionMax too), so global defaults fill only what a service left unset */
@@ -87,6 +110,15 @@ struct config {
 	bool syslog;                      /* default yes */
 	struct conf_str setuid_user;      /* name or number; resolved by main.c */
 	struct conf_str setgid_group;
+
+	struct conf_str certstore_dir;    /* certstore = DIR; NULL: none (no certname) */
+	struct conf_str control_path;     /* control = PATH, absolute, at most
+	                                     CONFIG_CONTROL_PATH_MAX bytes; NULL: no socket */
+	unsigned control_mode;            /* controlMode: the socket's file mode, 0-0777;
+	                                     default CONFIG_DEFAULT_CONTROL_MODE */
+	unsigned control_mode_line;       /* 0: default */
+	struct conf_str control_group;    /* controlGroup: name or number, resolved by the
+	                                     daemon; NULL: root and the daemon's user only */
 
 	struct service_conf *services;    /* in file order */
 	unsigned n_services;

@@ -46,6 +46,12 @@ struct config_option {
 	const char *shorthand_for[2];     /* sets these options to the same value
 	                                     (sslVersion: min and max); NULL: none */
 	const char *missing_hint;         /* OPT_REQUIRED: what to add, with an example */
+	const char *required_unless;      /* OPT_REQUIRED: not needed when this option is
+	                                     in force (cert: certname); NULL: always */
+	const char *alternative_to[2];    /* options this one replaces (certname: cert, key).
+	                                     One section giving both is an error; an option
+	                                     given in a service wins over its alternatives
+	                                     inherited from the global section */
 };
 
 /* An option stunnel knows and certwrapd refuses, with what to do instead. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <syslog.h>
 
 #include <openssl/ssl.h>
@@ -28,6 +29,13 @@
 #define ENDPOINT_PART_MAX 256             /* a value is shorter than a line */
 #define PORT_NAME_MAX     32              /* /etc/services names are shorter */
 #define HOST_NAME_MAX_LEN 253             /* DNS */
+#define DNS_LABEL_MAX     63
+#define HOSTNAME_SEPARATORS " \t,"
+#define SECONDS_PER_DAY   86400L
+
+/* control: the path and its NUL must fit a sockaddr_un */
+_Static_assert(CONFIG_CONTROL_PATH_MAX == sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
+    "CONFIG_CONTROL_PATH_MAX is sun_path without its NUL");
 
 /* --- small helpers --------------------------------------------------------- */
 
@@ -41,6 +49,12 @@ static bool
 is_ascii_digit(char c)
 {
 	return c >= '0' && c <= '9';
+}
+
+static char
+ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
 /* Keeps the latest line: global defaults are applied after a service's own
@@ -144,6 +158,54 @@ parse_text(struct config_parser *p, const struct config_option *opt, void *base,
 	if (value[0] == '\0')
 		return config_parser_fail(p, line, opt->name, "expected %s, got nothing", opt->syntax);
 	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
+}
+
+/* certstore: a directory the daemon opens at start. */
+static int
+parse_directory(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	if (value[0] == '\0')
+		return config_parser_fail(p, line, opt->name, "expected a directory, got nothing");
+	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
+}
+
+/* control: the unix socket the daemon creates; empty means none. Absolute,
+ * so that where it is does not depend on the directory certwrapd was started
+ * from, and certwrapctl -s names the same file from anywhere. */
+static int
+parse_socket_path(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	size_t len = strlen(value);
+
+	if (value[0] != '\0' && value[0] != '/')
+		return config_parser_fail(p, line, opt->name, "expected an absolute path such as "
+		    "/run/certwrap/certwrapd.sock, got \"%s\"", value);
+	if (len > CONFIG_CONTROL_PATH_MAX)
+		return config_parser_fail(p, line, opt->name, "the path is %zu bytes long; a unix "
+		    "socket path is at most %d bytes (sun_path): choose a shorter one",
+		    len, CONFIG_CONTROL_PATH_MAX);
+	return set_str(p, FIELD(struct conf_str, base, opt), len ? value : NULL, line);
+}
+
+/* controlMode: octal as chmod takes it, "0660" or "660"; no setuid, setgid or
+ * sticky bits, which mean nothing on a socket. */
+static int
+parse_mode(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	unsigned long mode = 0;
+	const char *c;
+
+	for (c = value; *c >= '0' && *c <= '7' && mode <= CONFIG_CONTROL_MODE_MAX; c++)
+		mode = mode * 8 + (unsigned long)(*c - '0');
+	if (c == value || *c != '\0' || mode > CONFIG_CONTROL_MODE_MAX)
+		return config_parser_fail(p, line, opt->name,
+		    "expected an octal mode such as 0660, got \"%s\"", value);
+	*FIELD(unsigned, base, opt) = (unsigned)mode;
+	record_line(base, opt, line);
+	return 0;
 }
 
 static int
@@ -458,76 +520,315 @@ parse_connect(struct config_parser *p, const struct config_option *opt, void *ba
 	return 0;
 }
 
+/* --- managed certificates ------------------------------------------------------------ */
+
+/* certname: the certstore's rule for names, which are also directory names
+ * in the store: [A-Za-z0-9][A-Za-z0-9._-]*, at most CONFIG_CERTNAME_MAX. */
+static int
+parse_certname(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	size_t len = strlen(value);
+	bool ok = len > 0 && len <= CONFIG_CERTNAME_MAX &&
+	    (is_ascii_alpha(value[0]) || is_ascii_digit(value[0]));
+
+	for (const char *c = value; ok && *c; c++)
+		ok = is_ascii_alpha(*c) || is_ascii_digit(*c) || strchr("._-", *c) != NULL;
+	if (!ok)
+		return config_parser_fail(p, line, opt->name, "expected a certstore name (a letter "
+		    "or digit, then letters, digits, '.', '_' or '-'; at most %d bytes), got \"%s\"",
+		    CONFIG_CERTNAME_MAX, value);
+	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
+}
+
+/* renewBefore: a whole number and one unit. The unit is required (a bare
+ * number would be read as seconds by some and days by others) and lower
+ * case only ('M' could be months). */
+static int
+parse_duration(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	static const struct { char unit; long seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', SECONDS_PER_DAY },
+	};
+	long n = 0, unit = 0;
+	const char *c;
+
+	/* saturates past the limit, so a long number is "too long", not garbage */
+	for (c = value; is_ascii_digit(*c); c++)
+		n = n > CONFIG_MAX_RENEW_BEFORE_S / 10 ? CONFIG_MAX_RENEW_BEFORE_S + 1
+		    : n * 10 + (*c - '0');
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && c != value; i++)
+		if (c[0] == units[i].unit && c[1] == '\0')
+			unit = units[i].seconds;
+	if (unit == 0)
+		return config_parser_fail(p, line, opt->name,
+		    "expected a duration such as 30d, 12h or 90m, got \"%s\"", value);
+	if (n == 0)
+		return config_parser_fail(p, line, opt->name,
+		    "expected a duration above 0, such as 30d, 12h or 90m, got \"%s\"", value);
+	if (n > CONFIG_MAX_RENEW_BEFORE_S / unit)
+		return config_parser_fail(p, line, opt->name,
+		    "\"%s\" is more than %ldd, the most it can be", value,
+		    CONFIG_MAX_RENEW_BEFORE_S / SECONDS_PER_DAY);
+	*FIELD(long, base, opt) = n * unit;
+	record_line(base, opt, line);
+	return 0;
+}
+
+/* Why name (lower case, no final dot) is not a DNS name a certificate can
+ * carry, or NULL: certstore's rule (LDH labels of 1-63 bytes, "*." only as
+ * the whole first label), and a last label that is not a number, so that a
+ * mistyped IPv4 address such as 192.0.2.256 is not taken for a name. */
+static const char *
+dns_name_problem(const char *name)
+{
+	const char *c = name, *last_label;
+	size_t label = 0;
+	bool numeric = true;
+
+	if (strlen(name) > HOST_NAME_MAX_LEN)
+		return "longer than 253 bytes";
+	if (strncmp(c, "*.", 2) == 0)
+		c += 2;
+	for (last_label = c;; c++) {
+		if (*c == '.' || *c == '\0') {
+			if (label == 0 || c[-1] == '-')
+				return label ? "a label ends with '-'" : "empty label";
+			if (*c == '\0')
+				break;
+			label = 0;
+			last_label = c + 1;
+			continue;
+		}
+		if (*c == '*')
+			return "a wildcard is only \"*.\" at the start, as in *.example.org";
+		if (!is_ascii_alpha(*c) && !is_ascii_digit(*c) && *c != '-')
+			return "only letters, digits, '-' and '.' are allowed";
+		if (label == 0 && *c == '-')
+			return "a label begins with '-'";
+		if (++label > DNS_LABEL_MAX)
+			return "a label is longer than 63 bytes";
+	}
+	for (c = last_label; *c && numeric; c++)
+		numeric = is_ascii_digit(*c);
+	return numeric ? "not an IP address, and a DNS name does not end in a number" : NULL;
+}
+
+/* One name of a hostname line into out (size HOST_NAME_MAX_LEN + 2) in the
+ * form certstore writes into certificates: IP addresses as inet_ntop
+ * prints them, DNS names in lower case without a final dot. NULL, or why not. */
+static const char *
+hostname_canonical(const char *name, size_t len, char *out, size_t size)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	int af;
+
+	if (len >= size)
+		return "longer than 253 bytes";
+	memcpy(out, name, len);
+	out[len] = '\0';
+	af = strchr(out, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(af, out, addr) == 1)
+		return inet_ntop(af, addr, out, (socklen_t)size) ? NULL : "bad IP address";
+	if (af == AF_INET6)
+		return "bad IPv6 address; write it without brackets, prefix length or zone";
+	for (char *c = out; *c; c++)
+		*c = ascii_lower(*c);
+	if (len > 1 && out[len - 1] == '.')
+		out[len - 1] = '\0';
+	return dns_name_problem(out);
+}
+
+/* Index of name in s->hostnames, or -1; names are canonical (lower case). */
+static int
+hostname_find(const struct service_conf *s, const char *name)
+{
+	for (unsigned i = 0; i < s->n_hostnames; i++)
+		if (strcmp(s->hostnames[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Checks and adds one name of a hostname line. */
+static int
+hostname_add(struct config_parser *p, const struct config_option *opt, struct service_conf *s,
+    const char *name, size_t len, unsigned line)
+{
+	char canon[HOST_NAME_MAX_LEN + 2];
+	const char *why;
+	int dup;
+
+	if ((why = hostname_canonical(name, len, canon, sizeof(canon))) != NULL)
+		return config_parser_fail(p, line, opt->name, "\"%.*s\": %s; expected a DNS name "
+		    "such as mail.example.org or *.example.org, or an IP address", (int)len, name, why);
+	if ((dup = hostname_find(s, canon)) != -1)
+		return config_parser_fail(p, line, opt->name, "\"%s\" given twice, first at line "
+		    "%u; keep one", canon, s->hostname_lines[dup]);
+	if (s->n_hostnames == CONFIG_MAX_HOSTNAMES)
+		return config_parser_fail(p, line, opt->name, "more than %d host names in %s",
+		    CONFIG_MAX_HOSTNAMES, config_parser_where(p));
+	if ((s->hostnames[s->n_hostnames] = config_parser_strdup(p, canon)) == NULL)
+		return -1;
+	s->hostname_lines[s->n_hostnames++] = line;
+	if (s->hostname_line == 0)
+		s->hostname_line = line;
+	return 0;
+}
+
+/* hostname: each line adds its names, separated by blanks or commas. The
+ * first bad name ends the line: its later names are not checked. */
+static int
+parse_hostnames(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	struct service_conf *s = base;
+	const char *c = value + strspn(value, HOSTNAME_SEPARATORS);
+
+	if (*c == '\0')
+		return config_parser_fail(p, line, opt->name, "expected a DNS name such as "
+		    "mail.example.org or an IP address, got nothing");
+	while (*c != '\0') {
+		size_t len = strcspn(c, HOSTNAME_SEPARATORS);
+
+		if (hostname_add(p, opt, s, c, len, line) == -1)
+			return -1;
+		c += len;
+		c += strspn(c, HOSTNAME_SEPARATORS);
+	}
+	return 0;
+}
+
 /* --- the table ------------------------------------------------------------------------ */
 
 const struct config_option config_options[] = {
 	/* global only */
-	{ "foreground", SCOPE_GLOBAL, parse_foreground, GLB(foreground), 0, "no",
-	  "yes | quiet | no", "stay in the foreground; yes also logs to stderr", 0, { 0 }, 0 },
-	{ "pid", SCOPE_GLOBAL, parse_file_or_none, GLB(pid_file), 0, NULL,
-	  "FILE", "pid file; empty: none", 0, { 0 }, 0 },
-	{ "debug", SCOPE_GLOBAL, parse_debug, GLB(log_level), 0, "daemon.notice",
-	  "[FACILITY.]LEVEL", "log level and syslog facility", 0, { 0 }, 0 },
-	{ "output", SCOPE_GLOBAL, parse_file, GLB(output), 0, NULL,
-	  "FILE", "append log lines to this file", 0, { 0 }, 0 },
-	{ "syslog", SCOPE_GLOBAL, parse_bool, GLB(syslog), 0, "yes",
-	  "yes | no", "log to syslog", 0, { 0 }, 0 },
-	{ "setuid", SCOPE_GLOBAL, parse_account, GLB(setuid_user), 0, NULL,
-	  "USER", "user to run as after binding", 0, { 0 }, 0 },
-	{ "setgid", SCOPE_GLOBAL, parse_account, GLB(setgid_group), 0, NULL,
-	  "GROUP", "group to run as after binding", 0, { 0 }, 0 },
+	{ .name = "foreground", .scope = SCOPE_GLOBAL, .parse = parse_foreground,
+	  .field = GLB(foreground), .default_value = "no", .syntax = "yes | quiet | no",
+	  .stunnel = "stay in the foreground; yes also logs to stderr" },
+	{ .name = "pid", .scope = SCOPE_GLOBAL, .parse = parse_file_or_none,
+	  .field = GLB(pid_file), .syntax = "FILE", .stunnel = "pid file; empty: none" },
+	{ .name = "debug", .scope = SCOPE_GLOBAL, .parse = parse_debug,
+	  .field = GLB(log_level), .default_value = "daemon.notice",
+	  .syntax = "[FACILITY.]LEVEL", .stunnel = "log level and syslog facility" },
+	{ .name = "output", .scope = SCOPE_GLOBAL, .parse = parse_file,
+	  .field = GLB(output), .syntax = "FILE",
+	  .stunnel = "append log lines to this file" },
+	{ .name = "syslog", .scope = SCOPE_GLOBAL, .parse = parse_bool,
+	  .field = GLB(syslog), .default_value = "yes", .syntax = "yes | no",
+	  .stunnel = "log to syslog" },
+	{ .name = "setuid", .scope = SCOPE_GLOBAL, .parse = parse_account,
+	  .field = GLB(setuid_user), .syntax = "USER",
+	  .stunnel = "user to run as after binding" },
+	{ .name = "setgid", .scope = SCOPE_GLOBAL, .parse = parse_account,
+	  .field = GLB(setgid_group), .syntax = "GROUP",
+	  .stunnel = "group to run as after binding" },
+	{ .name = "certstore", .scope = SCOPE_GLOBAL, .parse = parse_directory,
+	  .field = GLB(certstore_dir), .syntax = "DIR",
+	  .stunnel = "certwrapd only: the certificate store certname reads" },
+	{ .name = "control", .scope = SCOPE_GLOBAL, .parse = parse_socket_path,
+	  .field = GLB(control_path), .syntax = "PATH",
+	  .stunnel = "certwrapd only: the control socket for certwrapctl; empty: none" },
+	{ .name = "controlMode", .scope = SCOPE_GLOBAL, .parse = parse_mode,
+	  .field = GLB(control_mode), .line_field = GLB(control_mode_line),
+	  .default_value = STR(CONFIG_DEFAULT_CONTROL_MODE), .syntax = "MODE",
+	  .stunnel = "certwrapd only: the control socket's mode" },
+	{ .name = "controlGroup", .scope = SCOPE_GLOBAL, .parse = parse_account,
+	  .field = GLB(control_group), .syntax = "GROUP",
+	  .stunnel = "certwrapd only: a group allowed on the control socket" },
 
 	/* per service; in the global section, defaults for every service */
-	{ "accept", SCOPE_SERVICE, parse_accept, SVC(accept), 0, NULL,
-	  "[HOST:]PORT", "accept connections on this address", OPT_REQUIRED, { 0 },
-	  "the address to listen on, e.g. accept = 993" },
-	{ "connect", SCOPE_SERVICE, parse_connect, SVC(connect), 0, NULL,
-	  "[HOST:]PORT", "connect to this backend; repeat for failover",
-	  OPT_REQUIRED | OPT_REPEATABLE, { 0 }, "the backend address, e.g. connect = 143" },
-	{ "cert", SCOPE_SERVICE, parse_file, SVC(cert), 0, NULL,
-	  "FILE", "certificate chain file (PEM)", OPT_REQUIRED, { 0 },
-	  "the certificate chain file, e.g. cert = /etc/certwrap/cert.pem" },
-	{ "key", SCOPE_SERVICE, parse_file, SVC(key), 0, NULL,
-	  "FILE", "private key file; default: the cert file", 0, { 0 }, 0 },
-	{ "CAfile", SCOPE_SERVICE, parse_file_or_none, SVC(ca_file), 0, NULL,
-	  "FILE", "trusted CA certificates for client verification", 0, { 0 }, 0 },
-	{ "CApath", SCOPE_SERVICE, parse_file_or_none, SVC(ca_path), 0, NULL,
-	  "DIRECTORY", "hashed directory of trusted CA certificates", 0, { 0 }, 0 },
-	{ "CRLfile", SCOPE_SERVICE, parse_file_or_none, SVC(crl_file), 0, NULL,
-	  "FILE", "certificate revocation lists", 0, { 0 }, 0 },
-	{ "verifyChain", SCOPE_SERVICE, parse_bool, SVC(verify_chain), SVC(verify_line), "no",
-	  "yes | no", "verify the client certificate chain up to a CA", 0, { 0 }, 0 },
-	{ "verifyPeer", SCOPE_SERVICE, parse_bool, SVC(verify_peer), SVC(verify_line), "no",
-	  "yes | no", "accept only client certificates found in CAfile or CApath", 0, { 0 }, 0 },
-	{ "requireCert", SCOPE_SERVICE, parse_bool, SVC(require_cert), SVC(verify_line), "no",
-	  "yes | no", "require a client certificate", 0, { 0 }, 0 },
-	{ "sslVersionMin", SCOPE_SERVICE, parse_tls_version, SVC(tls_version_min),
-	  SVC(tls_version_min_line), "all", "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3",
-	  "lowest TLS version", 0, { 0 }, 0 },
-	{ "sslVersionMax", SCOPE_SERVICE, parse_tls_version, SVC(tls_version_max),
-	  SVC(tls_version_max_line), "all", "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3",
-	  "highest TLS version", 0, { 0 }, 0 },
-	{ "sslVersion", SCOPE_SERVICE, parse_tls_version_both, SVC(tls_version_min), 0, NULL,
-	  "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3", "exactly this TLS version", 0,
-	  { "sslVersionMin", "sslVersionMax" }, 0 },
-	{ "ciphers", SCOPE_SERVICE, parse_text, SVC(ciphers), 0, CONFIG_DEFAULT_CIPHERS,
-	  "CIPHER_LIST", "TLSv1.2 and older ciphers", 0, { 0 }, 0 },
-	{ "ciphersuites", SCOPE_SERVICE, parse_text, SVC(ciphersuites), 0,
-	  CONFIG_DEFAULT_CIPHERSUITES, "CIPHERSUITES_LIST", "TLSv1.3 ciphersuites", 0, { 0 }, 0 },
-	{ "curves", SCOPE_SERVICE, parse_text, SVC(curves), 0, CONFIG_DEFAULT_CURVES,
-	  "CURVE_LIST", "key exchange groups", 0, { 0 }, 0 },
-	{ "TIMEOUTbusy", SCOPE_SERVICE, parse_seconds, SVC(timeout_busy_s), 0,
-	  STR(CONFIG_DEFAULT_TIMEOUT_BUSY_S), "SECONDS", "time to wait for expected data",
-	  0, { 0 }, 0 },
-	{ "TIMEOUTclose", SCOPE_SERVICE, parse_seconds, SVC(timeout_close_s), 0,
-	  STR(CONFIG_DEFAULT_TIMEOUT_CLOSE_S), "SECONDS", "time to wait for close_notify",
-	  0, { 0 }, 0 },
-	{ "TIMEOUTconnect", SCOPE_SERVICE, parse_seconds, SVC(timeout_connect_s), 0,
-	  STR(CONFIG_DEFAULT_TIMEOUT_CONNECT_S), "SECONDS", "time to wait to connect a backend",
-	  0, { 0 }, 0 },
-	{ "TIMEOUTidle", SCOPE_SERVICE, parse_seconds, SVC(timeout_idle_s), 0,
-	  STR(CONFIG_DEFAULT_TIMEOUT_IDLE_S), "SECONDS", "time to keep an idle connection",
-	  0, { 0 }, 0 },
+	{ .name = "accept", .scope = SCOPE_SERVICE, .parse = parse_accept,
+	  .field = SVC(accept), .syntax = "[HOST:]PORT",
+	  .stunnel = "accept connections on this address", .flags = OPT_REQUIRED,
+	  .missing_hint = "the address to listen on, e.g. accept = 993" },
+	{ .name = "connect", .scope = SCOPE_SERVICE, .parse = parse_connect,
+	  .field = SVC(connect), .syntax = "[HOST:]PORT",
+	  .stunnel = "connect to this backend; repeat for failover",
+	  .flags = OPT_REQUIRED | OPT_REPEATABLE,
+	  .missing_hint = "the backend address, e.g. connect = 143" },
+	{ .name = "cert", .scope = SCOPE_SERVICE, .parse = parse_file, .field = SVC(cert),
+	  .syntax = "FILE", .stunnel = "certificate chain file (PEM)",
+	  .flags = OPT_REQUIRED,
+	  .missing_hint = "the certificate chain, e.g. cert = /etc/certwrap/cert.pem, or "
+	  "certname = NAME to serve one from the certstore", .required_unless = "certname" },
+	{ .name = "key", .scope = SCOPE_SERVICE, .parse = parse_file, .field = SVC(key),
+	  .syntax = "FILE", .stunnel = "private key file; default: the cert file" },
+	{ .name = "certname", .scope = SCOPE_SERVICE, .parse = parse_certname,
+	  .field = SVC(certname), .syntax = "NAME",
+	  .stunnel = "certwrapd only: serve the certstore's current NAME instead of cert/key",
+	  .alternative_to = { "cert", "key" } },
+	{ .name = "autoIssue", .scope = SCOPE_SERVICE, .parse = parse_bool,
+	  .field = SVC(auto_issue), .line_field = SVC(auto_issue_line),
+	  .default_value = "no", .syntax = "yes | no",
+	  .stunnel = "certwrapd only: issue certname from the store's CA if it is missing" },
+	{ .name = "hostname", .scope = SCOPE_SERVICE, .parse = parse_hostnames,
+	  .field = SVC(hostnames), .syntax = "NAME [NAME...]",
+	  .stunnel = "certwrapd only: the names the certificate must cover",
+	  .flags = OPT_REPEATABLE },
+	{ .name = "renewBefore", .scope = SCOPE_SERVICE, .parse = parse_duration,
+	  .field = SVC(renew_before_s), .line_field = SVC(renew_before_line),
+	  .syntax = "DURATION",
+	  .stunnel = "certwrapd only: renew certname when it expires within this time" },
+	{ .name = "CAfile", .scope = SCOPE_SERVICE, .parse = parse_file_or_none,
+	  .field = SVC(ca_file), .syntax = "FILE",
+	  .stunnel = "trusted CA certificates for client verification" },
+	{ .name = "CApath", .scope = SCOPE_SERVICE, .parse = parse_file_or_none,
+	  .field = SVC(ca_path), .syntax = "DIRECTORY",
+	  .stunnel = "hashed directory of trusted CA certificates" },
+	{ .name = "CRLfile", .scope = SCOPE_SERVICE, .parse = parse_file_or_none,
+	  .field = SVC(crl_file), .syntax = "FILE",
+	  .stunnel = "certificate revocation lists" },
+	{ .name = "verifyChain", .scope = SCOPE_SERVICE, .parse = parse_bool,
+	  .field = SVC(verify_chain), .line_field = SVC(verify_line),
+	  .default_value = "no", .syntax = "yes | no",
+	  .stunnel = "verify the client certificate chain up to a CA" },
+	{ .name = "verifyPeer", .scope = SCOPE_SERVICE, .parse = parse_bool,
+	  .field = SVC(verify_peer), .line_field = SVC(verify_line), .default_value = "no",
+	  .syntax = "yes | no",
+	  .stunnel = "accept only client certificates found in CAfile or CApath" },
+	{ .name = "requireCert", .scope = SCOPE_SERVICE, .parse = parse_bool,
+	  .field = SVC(require_cert), .line_field = SVC(verify_line),
+	  .default_value = "no", .syntax = "yes | no",
+	  .stunnel = "require a client certificate" },
+	{ .name = "sslVersionMin", .scope = SCOPE_SERVICE, .parse = parse_tls_version,
+	  .field = SVC(tls_version_min), .line_field = SVC(tls_version_min_line),
+	  .default_value = "all", .syntax = "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3",
+	  .stunnel = "lowest TLS version" },
+	{ .name = "sslVersionMax", .scope = SCOPE_SERVICE, .parse = parse_tls_version,
+	  .field = SVC(tls_version_max), .line_field = SVC(tls_version_max_line),
+	  .default_value = "all", .syntax = "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3",
+	  .stunnel = "highest TLS version" },
+	{ .name = "sslVersion", .scope = SCOPE_SERVICE, .parse = parse_tls_version_both,
+	  .field = SVC(tls_version_min),
+	  .syntax = "all | TLSv1 | TLSv1.1 | TLSv1.2 | TLSv1.3",
+	  .stunnel = "exactly this TLS version",
+	  .shorthand_for = { "sslVersionMin", "sslVersionMax" } },
+	{ .name = "ciphers", .scope = SCOPE_SERVICE, .parse = parse_text,
+	  .field = SVC(ciphers), .default_value = CONFIG_DEFAULT_CIPHERS,
+	  .syntax = "CIPHER_LIST", .stunnel = "TLSv1.2 and older ciphers" },
+	{ .name = "ciphersuites", .scope = SCOPE_SERVICE, .parse = parse_text,
+	  .field = SVC(ciphersuites), .default_value = CONFIG_DEFAULT_CIPHERSUITES,
+	  .syntax = "CIPHERSUITES_LIST", .stunnel = "TLSv1.3 ciphersuites" },
+	{ .name = "curves", .scope = SCOPE_SERVICE, .parse = parse_text,
+	  .field = SVC(curves), .default_value = CONFIG_DEFAULT_CURVES,
+	  .syntax = "CURVE_LIST", .stunnel = "key exchange groups" },
+	{ .name = "TIMEOUTbusy", .scope = SCOPE_SERVICE, .parse = parse_seconds,
+	  .field = SVC(timeout_busy_s),
+	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_BUSY_S), .syntax = "SECONDS",
+	  .stunnel = "time to wait for expected data" },
+	{ .name = "TIMEOUTclose", .scope = SCOPE_SERVICE, .parse = parse_seconds,
+	  .field = SVC(timeout_close_s),
+	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_CLOSE_S), .syntax = "SECONDS",
+	  .stunnel = "time to wait for close_notify" },
+	{ .name = "TIMEOUTconnect", .scope = SCOPE_SERVICE, .parse = parse_seconds,
+	  .field = SVC(timeout_connect_s),
+	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_CONNECT_S), .syntax = "SECONDS",
+	  .stunnel = "time to wait to connect a backend" },
+	{ .name = "TIMEOUTidle", .scope = SCOPE_SERVICE, .parse = parse_seconds,
+	  .field = SVC(timeout_idle_s),
+	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_IDLE_S), .syntax = "SECONDS",
+	  .stunnel = "time to keep an idle connection" },
 };
 
 const size_t config_options_count = sizeof(config_options) / sizeof(config_options[0]);
@@ -626,12 +927,6 @@ config_options_find_unsupported(const char *name)
 /* --- did you mean ------------------------------------------------------------------- */
 
 #define SUGGEST_NAME_MAX 64
-
-static char
-ascii_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
 
 static unsigned
 min3(unsigned a, unsigned b, unsigned c)

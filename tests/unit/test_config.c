@@ -28,13 +28,27 @@
 #define NEED_ACCEPT_CERT  "accept = 993\ncert = /etc/ssl/imaps.pem\n"
 #define NEED_ALL          "accept = 993\nconnect = 143\ncert = /etc/ssl/imaps.pem\n"
 #define MINIMAL           "[imaps]\n" NEED_ALL
+/* managed certificates: a store, then a service serving one of its names */
+#define STORE             "certstore = /var/lib/certwrap\n"
+#define NEED_ACCEPT_CONNECT "accept = 993\nconnect = 143\n"
+#define MANAGED           STORE "[imaps]\ncertname = mail\n" NEED_ACCEPT_CONNECT
+#define CONTROL           "control = /run/certwrap/certwrapd.sock\n"
 #define UNSUPPORTED       "stunnel option not supported by certwrapd (yet); remove it or see certwrapd.conf(5)"
 #define MISSING_ACCEPT    "no accept = [HOST:]PORT given; add the address to listen on, e.g. accept = 993"
 #define MISSING_CONNECT   "no connect = [HOST:]PORT given; add the backend address, e.g. connect = 143"
-#define MISSING_CERT      "no cert = FILE given; add the certificate chain file, e.g. cert = /etc/certwrap/cert.pem"
+#define MISSING_CERT      "no cert = FILE given; add the certificate chain, e.g. cert = /etc/certwrap/cert.pem, or certname = NAME to serve one from the certstore"
 #define BAD_PORT          "expected a number 1-65535 or a service name such as imaps"
 #define BAD_LEVEL         "expected a level emerg, alert, crit, err, warning, notice, info, debug or 0-7"
 #define BAD_VERSION       "expected all, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3"
+#define BAD_MODE          "expected an octal mode such as 0660, got "
+#define BAD_CERTNAME      "expected a certstore name (a letter or digit, then letters, digits, '.', '_' or '-'; at most 64 bytes), got "
+#define BAD_DURATION      "expected a duration such as 30d, 12h or 90m, got "
+#define BAD_HOSTNAME      "; expected a DNS name such as mail.example.org or *.example.org, or an IP address"
+#define NEEDS_CONTROL     "needs control = PATH, the control socket, e.g. control = /run/certwrap/certwrapd.sock; add it or remove this line"
+#define NEEDS_CERTSTORE   "needs certstore = DIR in the global section, e.g. certstore = /var/lib/certwrap"
+#define CERT_OR_CERTNAME  "give either cert/key or certname, not both; "
+#define AUTOISSUE_ALONE   "yes needs certname = NAME, the certstore certificate to issue; add certname or remove this line"
+#define RENEW_ALONE       "needs certname = NAME: only certificates from the certstore are renewed; add certname or remove this line"
 
 /* A Debian stunnel4 user's /etc/stunnel/stunnel.conf, as written for stunnel:
  * it must parse unchanged. */
@@ -107,6 +121,38 @@ static const char man_example[] =
 	"CAfile = /etc/certwrap/staff-ca.pem\n"
 	"verifyChain = yes\n";
 
+/* The managed example of certwrapd.conf(5). */
+static const char man_managed_example[] =
+	"; /etc/certwrap/certwrapd.conf\n"
+	"setuid = certwrap\n"
+	"setgid = certwrap\n"
+	"certstore = /var/lib/certwrap\n"                            /*  4 */
+	"control = /run/certwrap/certwrapd.sock\n"
+	"controlGroup = certwrap-admin\n"                             /*  6 */
+	"\n"
+	"; defaults: every service serves \"mail\" from the store\n"
+	"certname = mail\n"                                           /*  9 */
+	"autoIssue = yes\n"
+	"hostname = mail.example.org, imap.example.org\n"            /* 11 */
+	"renewBefore = 30d\n"
+	"\n"
+	"[imaps]\n"                                                   /* 14 */
+	"accept = 993\n"
+	"connect = 143\n"
+	"\n"
+	"[pop3s]\n"                                                   /* 18 */
+	"accept = 995\n"
+	"connect = 110\n"
+	"hostname = pop.example.org\n"                                /* 21 */
+	"\n"
+	"; files from another CA: its own cert replaces the certname\n"
+	"[imaps-legacy]\n"                                            /* 24 */
+	"accept = 10.0.0.1:9993\n"
+	"connect = 143\n"
+	"cert = /etc/certwrap/legacy.pem\n"                           /* 27 */
+	"key = /etc/certwrap/legacy.key\n"
+	"hostname = legacy.example.org\n";                            /* 29 */
+
 /* --- describing values ------------------------------------------------------- */
 
 static const char *
@@ -175,6 +221,14 @@ describe_global(char *out, size_t size, const struct config *cfg, const char *op
 		describe_str(out, size, &cfg->setuid_user);
 	else if (strcmp(option, "setgid") == 0)
 		describe_str(out, size, &cfg->setgid_group);
+	else if (strcmp(option, "certstore") == 0)
+		describe_str(out, size, &cfg->certstore_dir);
+	else if (strcmp(option, "control") == 0)
+		describe_str(out, size, &cfg->control_path);
+	else if (strcmp(option, "controlMode") == 0)
+		snprintf(out, size, "%04o@%u", cfg->control_mode, cfg->control_mode_line);
+	else if (strcmp(option, "controlGroup") == 0)
+		describe_str(out, size, &cfg->control_group);
 	else
 		return false;
 	return true;
@@ -198,6 +252,7 @@ describe_service_str(char *out, size_t size, const struct service_conf *s, const
 		{ "ciphers", offsetof(struct service_conf, ciphers) },
 		{ "ciphersuites", offsetof(struct service_conf, ciphersuites) },
 		{ "curves", offsetof(struct service_conf, curves) },
+		{ "certname", offsetof(struct service_conf, certname) },
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -210,12 +265,41 @@ describe_service_str(char *out, size_t size, const struct service_conf *s, const
 	return false;
 }
 
+/* "mail.example.org@2,192.0.2.1@3": each name and its line; "(none)". */
+static void
+describe_hostnames(char *out, size_t size, const struct service_conf *s)
+{
+	size_t used = 0;
+
+	snprintf(out, size, "(none)");
+	for (unsigned i = 0; i < s->n_hostnames && used < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s%s@%u", i ? "," : "",
+		    s->hostnames[i], s->hostname_lines[i]);
+}
+
+/* The options of managed certificates. */
+static bool
+describe_managed(char *out, size_t size, const struct service_conf *s, const char *option)
+{
+	if (strcmp(option, "autoIssue") == 0)
+		snprintf(out, size, "%s@%u", s->auto_issue ? "yes" : "no", s->auto_issue_line);
+	else if (strcmp(option, "renewBefore") == 0)
+		snprintf(out, size, "%ld@%u", s->renew_before_s, s->renew_before_line);
+	else if (strcmp(option, "hostname") == 0)
+		describe_hostnames(out, size, s);
+	else if (strcmp(option, "hostname_line") == 0)
+		snprintf(out, size, "%u", s->hostname_line);
+	else
+		return false;
+	return true;
+}
+
 static bool
 describe_service(char *out, size_t size, const struct service_conf *s, const char *option)
 {
 	char min[64], max[64];
 
-	if (describe_service_str(out, size, s, option))
+	if (describe_service_str(out, size, s, option) || describe_managed(out, size, s, option))
 		return true;
 	if (strcmp(option, "accept") == 0)
 		describe_endpoint(out, size, &s->accept);
@@ -487,6 +571,123 @@ static const struct value_case value_cases[] = {
 	{ debian_stunnel_conf, "imaps", "TIMEOUTclose", "60" },
 	{ debian_stunnel_conf, "ssmtp", "sslVersionMin", "TLSv1.2@11" },
 
+	/* the certstore and the control socket */
+	{ STORE MINIMAL, NULL, "certstore", "/var/lib/certwrap@1" },
+	{ "certstore = /srv/cert store\n" MINIMAL, NULL, "certstore", "/srv/cert store@1" },
+	{ CONTROL MINIMAL, NULL, "control", "/run/certwrap/certwrapd.sock@1" },
+	{ "control =\n" MINIMAL, NULL, "control", "(none)@1" },
+	{ CONTROL "controlMode = 0600\n" MINIMAL, NULL, "controlMode", "0600@2" },
+	{ CONTROL "controlMode = 660\n" MINIMAL, NULL, "controlMode", "0660@2" },
+	{ CONTROL "controlMode = 0\n" MINIMAL, NULL, "controlMode", "0000@2" },
+	{ CONTROL "controlMode = 0777\n" MINIMAL, NULL, "controlMode", "0777@2" },
+	{ CONTROL "controlMode = 000640\n" MINIMAL, NULL, "controlMode", "0640@2" },
+	{ CONTROL "controlGroup = certwrap-admin\n" MINIMAL, NULL, "controlGroup",
+	  "certwrap-admin@2" },
+	{ CONTROL "controlGroup = 4242\n" MINIMAL, NULL, "controlGroup", "4242@2" },
+	{ "controlGroup = mail\n" CONTROL MINIMAL, NULL, "controlGroup", "mail@1" },
+
+	/* certname instead of cert and key */
+	{ MANAGED, "imaps", "certname", "mail@3" },
+	{ MANAGED, "imaps", "cert", "(none)@0" },
+	{ MANAGED, "imaps", "key", "(none)@0" },
+	{ STORE "[imaps]\ncertname = Mail.Example-2026_v1\n" NEED_ACCEPT_CONNECT, "imaps",
+	  "certname", "Mail.Example-2026_v1@3" },
+	{ STORE "[imaps]\ncertname = 0\n" NEED_ACCEPT_CONNECT, "imaps", "certname", "0@3" },
+	{ STORE "[imaps]\n"
+	  "certname = a123456789b123456789c123456789d123456789e123456789f123456789abcd\n"
+	  NEED_ACCEPT_CONNECT, "imaps", "certname",
+	  "a123456789b123456789c123456789d123456789e123456789f123456789abcd@3" },
+	{ MANAGED "autoIssue = yes\n", "imaps", "autoIssue", "yes@6" },
+	{ MANAGED "autoIssue = No\n", "imaps", "autoIssue", "no@6" },
+	{ MANAGED "renewBefore = 30d\n", "imaps", "renewBefore", "2592000@6" },
+	{ MANAGED "renewBefore = 12h\n", "imaps", "renewBefore", "43200@6" },
+	{ MANAGED "renewBefore = 90m\n", "imaps", "renewBefore", "5400@6" },
+	{ MANAGED "renewBefore = 600s\n", "imaps", "renewBefore", "600@6" },
+	{ MANAGED "renewBefore = 1s\n", "imaps", "renewBefore", "1@6" },
+	{ MANAGED "renewBefore = 3650d\n", "imaps", "renewBefore", "315360000@6" },
+	{ MANAGED "renewBefore = 87600h\n", "imaps", "renewBefore", "315360000@6" },
+	{ MANAGED "renewBefore = 315360000s\n", "imaps", "renewBefore", "315360000@6" },
+	{ MANAGED "renewBefore = 007d\n", "imaps", "renewBefore", "604800@6" },
+
+	/* hostname: with certname or with cert files; lines add, a line may hold several */
+	{ "[imaps]\nhostname = mail.example.org\n" NEED_ALL, "imaps", "hostname",
+	  "mail.example.org@2" },
+	{ MANAGED "hostname = mail.example.org\n", "imaps", "hostname", "mail.example.org@6" },
+	{ "[imaps]\nhostname = mail.example.org, imap.example.org smtp.example.org\n" NEED_ALL,
+	  "imaps", "hostname", "mail.example.org@2,imap.example.org@2,smtp.example.org@2" },
+	{ "[imaps]\nhostname = a.example.org,b.example.org\t c.example.org ,, d.example.org\n"
+	  NEED_ALL, "imaps", "hostname",
+	  "a.example.org@2,b.example.org@2,c.example.org@2,d.example.org@2" },
+	{ "[imaps]\nhostname = mail.example.org\nhostname = imap.example.org\n" NEED_ALL,
+	  "imaps", "hostname", "mail.example.org@2,imap.example.org@3" },
+	{ "[imaps]\nhostname = mail.example.org\nhostname = imap.example.org\n" NEED_ALL,
+	  "imaps", "hostname_line", "2" },
+	{ "[imaps]\nhostname = Mail.Example.ORG.\n" NEED_ALL, "imaps", "hostname",
+	  "mail.example.org@2" },
+	{ "[imaps]\nhostname = *.example.org, example.org\n" NEED_ALL, "imaps", "hostname",
+	  "*.example.org@2,example.org@2" },
+	{ "[imaps]\nhostname = localhost\n" NEED_ALL, "imaps", "hostname", "localhost@2" },
+	{ "[imaps]\nhostname = 1mail.xn--bcher-kva.example 3com.example.org\n" NEED_ALL, "imaps",
+	  "hostname", "1mail.xn--bcher-kva.example@2,3com.example.org@2" },
+	{ "[imaps]\nhostname = "
+	  "a123456789b123456789c123456789d123456789e123456789f123456789abc.example.org\n" NEED_ALL,
+	  "imaps", "hostname",
+	  "a123456789b123456789c123456789d123456789e123456789f123456789abc.example.org@2" },
+	{ "[imaps]\nhostname = 192.0.2.1, 2001:DB8:0:0::25 ::1\n" NEED_ALL, "imaps", "hostname",
+	  "192.0.2.1@2,2001:db8::25@2,::1@2" },
+	{ "[imaps]\nhostname = ::ffff:192.0.2.1\n" NEED_ALL, "imaps", "hostname",
+	  "::ffff:192.0.2.1@2" },
+	{ "[imaps]\nhostname = h1.example h2.example h3.example h4.example h5.example h6.example "
+	  "h7.example h8.example h9.example h10.example h11.example h12.example\n"
+	  "hostname = h13.example h14.example h15.example h16.example h17.example h18.example "
+	  "h19.example h20.example h21.example h22.example h23.example h24.example\n"
+	  "hostname = h25.example h26.example h27.example h28.example h29.example h30.example "
+	  "h31.example h32.example\n" NEED_ALL, "imaps", "hostname",
+	  "h1.example@2,h2.example@2,h3.example@2,h4.example@2,h5.example@2,h6.example@2,"
+	  "h7.example@2,h8.example@2,h9.example@2,h10.example@2,h11.example@2,h12.example@2,"
+	  "h13.example@3,h14.example@3,h15.example@3,h16.example@3,h17.example@3,h18.example@3,"
+	  "h19.example@3,h20.example@3,h21.example@3,h22.example@3,h23.example@3,h24.example@3,"
+	  "h25.example@4,h26.example@4,h27.example@4,h28.example@4,h29.example@4,h30.example@4,"
+	  "h31.example@4,h32.example@4" },
+
+	/* global defaults of the managed options, and cert against certname: the
+	 * choice a service makes itself wins over the other one inherited */
+	{ "hostname = mail.example.org\nhostname = imap.example.org\n" MINIMAL "[pop3s]\n"
+	  NEED_ALL, "pop3s", "hostname", "mail.example.org@1,imap.example.org@2" },
+	{ "hostname = mail.example.org\n[imaps]\nhostname = imap.example.org\n" NEED_ALL,
+	  "imaps", "hostname", "imap.example.org@3" },
+	{ STORE "certname = mail\n[imaps]\n" NEED_ACCEPT_CONNECT, "imaps", "certname", "mail@2" },
+	{ STORE "cert = /etc/ssl/all.pem\nkey = /etc/ssl/all.key\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ACCEPT_CONNECT, "imaps", "cert", "(none)@0" },
+	{ STORE "cert = /etc/ssl/all.pem\nkey = /etc/ssl/all.key\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ACCEPT_CONNECT, "imaps", "key", "(none)@0" },
+	{ STORE "cert = /etc/ssl/all.pem\nkey = /etc/ssl/all.key\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ACCEPT_CONNECT, "imaps", "certname", "mail@5" },
+	{ STORE "cert = /etc/ssl/all.pem\nkey = /etc/ssl/all.key\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ACCEPT_CONNECT, "pop3s", "cert",
+	  "/etc/ssl/all.pem@2" },
+	{ STORE "cert = /etc/ssl/all.pem\nkey = /etc/ssl/all.key\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ACCEPT_CONNECT, "pop3s", "certname", "(none)@0" },
+	{ STORE "certname = mail\n[imaps]\ncert = /c.pem\n" NEED_ACCEPT_CONNECT, "imaps",
+	  "certname", "(none)@0" },
+	{ STORE "certname = mail\n[imaps]\ncert = /c.pem\n" NEED_ACCEPT_CONNECT, "imaps", "key",
+	  "/c.pem@0" },
+	{ STORE "certname = mail\n[imaps]\nkey = /k.pem\ncert = /c.pem\n" NEED_ACCEPT_CONNECT,
+	  "imaps", "key", "/k.pem@4" },
+	/* autoIssue and renewBefore inherited: defaults for the services with a certname */
+	{ STORE "autoIssue = yes\nrenewBefore = 30d\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ALL, "imaps", "autoIssue", "yes@2" },
+	{ STORE "autoIssue = yes\nrenewBefore = 30d\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ALL, "imaps", "renewBefore", "2592000@3" },
+	{ STORE "autoIssue = yes\nrenewBefore = 30d\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ALL, "pop3s", "autoIssue", "no@0" },
+	{ STORE "autoIssue = yes\nrenewBefore = 30d\n[imaps]\ncertname = mail\n"
+	  NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ALL, "pop3s", "renewBefore", "0@0" },
+	{ STORE "certname = mail\n[imaps]\nautoIssue = yes\n" NEED_ACCEPT_CONNECT, "imaps",
+	  "autoIssue", "yes@4" },
+	{ "renewBefore = 30d\n" MANAGED "renewBefore = 2d\n", "imaps", "renewBefore",
+	  "172800@7" },
+
 	/* the man page's examples */
 	{ man_example, "pop3s", "accept", "[::]:995@17" },
 	{ man_example, "pop3s", "cert", "/etc/ssl/certs/mail.example.org.pem@8" },
@@ -496,6 +697,21 @@ static const struct value_case value_cases[] = {
 	{ man_example, "imaps-staff", "key", "/etc/certwrap/staff.key@30" },
 	{ man_example, "imaps-staff", "requireCert", "yes" },
 	{ man_example, "imaps", "sslVersionMin", "TLSv1.2@10" },
+	{ man_managed_example, NULL, "certstore", "/var/lib/certwrap@4" },
+	{ man_managed_example, NULL, "control", "/run/certwrap/certwrapd.sock@5" },
+	{ man_managed_example, NULL, "controlMode", "0660@0" },
+	{ man_managed_example, NULL, "controlGroup", "certwrap-admin@6" },
+	{ man_managed_example, "imaps", "certname", "mail@9" },
+	{ man_managed_example, "imaps", "autoIssue", "yes@10" },
+	{ man_managed_example, "imaps", "hostname", "mail.example.org@11,imap.example.org@11" },
+	{ man_managed_example, "imaps", "renewBefore", "2592000@12" },
+	{ man_managed_example, "pop3s", "certname", "mail@9" },
+	{ man_managed_example, "pop3s", "hostname", "pop.example.org@21" },
+	{ man_managed_example, "imaps-legacy", "certname", "(none)@0" },
+	{ man_managed_example, "imaps-legacy", "cert", "/etc/certwrap/legacy.pem@27" },
+	{ man_managed_example, "imaps-legacy", "autoIssue", "no@0" },
+	{ man_managed_example, "imaps-legacy", "renewBefore", "0@0" },
+	{ man_managed_example, "imaps-legacy", "hostname", "legacy.example.org@29" },
 };
 
 static void
@@ -554,6 +770,15 @@ static const struct {
 	{ "TIMEOUTclose", "60" },
 	{ "TIMEOUTconnect", "10" },
 	{ "TIMEOUTidle", "43200" },
+	{ "certstore", "(none)@0" },
+	{ "control", "(none)@0" },
+	{ "controlMode", "0660@0" },
+	{ "controlGroup", "(none)@0" },
+	{ "certname", "(none)@0" },
+	{ "autoIssue", "no@0" },
+	{ "hostname", "(none)" },
+	{ "hostname_line", "0" },
+	{ "renewBefore", "0@0" },
 };
 
 static void
@@ -792,6 +1017,195 @@ static const struct error_case error_cases[] = {
 	{ MINIMAL "[pop3s]\n" NEED_ALL "[imaps]\n" NEED_ALL,
 	  "t.conf:9: [imaps]: duplicate section; the first [imaps] is at line 1" },
 
+	/* the certstore and the control socket */
+	{ "certstore =\n" MINIMAL, "t.conf:1: certstore: expected a directory, got nothing" },
+	{ MINIMAL STORE, "t.conf:5: certstore: global option, not allowed in [imaps]; move it "
+	  "above the first [section]" },
+	{ MINIMAL CONTROL, "t.conf:5: control: global option, not allowed in [imaps]; move it "
+	  "above the first [section]" },
+	{ "control = run/certwrapd.sock\n" MINIMAL, "t.conf:1: control: expected an absolute "
+	  "path such as /run/certwrap/certwrapd.sock, got \"run/certwrapd.sock\"" },
+	{ "control = ~/certwrapd.sock\n" MINIMAL, "t.conf:1: control: expected an absolute "
+	  "path such as /run/certwrap/certwrapd.sock, got \"~/certwrapd.sock\"" },
+	{ CONTROL "controlMode = 0888\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"0888\"" },
+	{ CONTROL "controlMode = 1777\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"1777\"" },
+	{ CONTROL "controlMode = 01000\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"01000\"" },
+	{ CONTROL "controlMode = 0x1b0\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"0x1b0\"" },
+	{ CONTROL "controlMode = rw-rw----\n" MINIMAL,
+	  "t.conf:2: controlMode: " BAD_MODE "\"rw-rw----\"" },
+	{ CONTROL "controlMode = -660\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"-660\"" },
+	{ CONTROL "controlMode =\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"\"" },
+	{ CONTROL "controlMode = 77777777777777777777777\n" MINIMAL,
+	  "t.conf:2: controlMode: " BAD_MODE "\"77777777777777777777777\"" },
+	{ CONTROL "controlGroup = mail users\n" MINIMAL,
+	  "t.conf:2: controlGroup: expected a name or a number, got \"mail users\"" },
+	{ CONTROL "controlGroup =\n" MINIMAL,
+	  "t.conf:2: controlGroup: expected a name or a number, got \"\"" },
+	/* the socket's options without a socket, an empty control too */
+	{ "controlMode = 0600\n" MINIMAL, "t.conf:1: controlMode: " NEEDS_CONTROL },
+	{ "controlGroup = mail\n" MINIMAL, "t.conf:1: controlGroup: " NEEDS_CONTROL },
+	{ "controlGroup = mail\ncontrol =\ncontrolMode = 0600\n" MINIMAL,
+	  "t.conf:1: controlGroup: " NEEDS_CONTROL "\nt.conf:3: controlMode: " NEEDS_CONTROL },
+	{ "controlMode = 0600\n", "t.conf:1: controlMode: " NEEDS_CONTROL "\n"
+	  "t.conf: no [service] section; add one, e.g. [imaps] with accept, connect and cert" },
+	/* ... but not after a bad control line, which is the error */
+	{ "control = certwrapd.sock\ncontrolMode = 0600\n" MINIMAL, "t.conf:1: control: expected "
+	  "an absolute path such as /run/certwrap/certwrapd.sock, got \"certwrapd.sock\"" },
+
+	/* certname */
+	{ STORE "[imaps]\ncertname = mail/imaps\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: certname: " BAD_CERTNAME "\"mail/imaps\"" },
+	{ STORE "[imaps]\ncertname = .mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: certname: " BAD_CERTNAME "\".mail\"" },
+	{ STORE "[imaps]\ncertname = -mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: certname: " BAD_CERTNAME "\"-mail\"" },
+	{ STORE "[imaps]\ncertname = _mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: certname: " BAD_CERTNAME "\"_mail\"" },
+	{ STORE "[imaps]\ncertname = mail server\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: certname: " BAD_CERTNAME "\"mail server\"" },
+	{ STORE "[imaps]\ncertname = m\xc3\xa4il\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: certname: " BAD_CERTNAME "\"m\xc3\xa4il\"" },
+	{ STORE "[imaps]\ncertname =\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: certname: " BAD_CERTNAME "\"\"" },
+	{ STORE "[imaps]\n"
+	  "certname = a123456789b123456789c123456789d123456789e123456789f123456789abcde\n"
+	  NEED_ACCEPT_CONNECT, "t.conf:3: certname: " BAD_CERTNAME
+	  "\"a123456789b123456789c123456789d123456789e123456789f123456789abcde\"" },
+	{ STORE "[imaps]\ncertname = mail\ncertname = mail2\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: certname: given twice in [imaps], first at line 3; keep one" },
+	/* certname needs a certstore; reported once, where the certname is */
+	{ "[imaps]\ncertname = mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:2: certname: " NEEDS_CERTSTORE },
+	{ "certname = mail\n[imaps]\n" NEED_ACCEPT_CONNECT "[pop3s]\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:1: certname: " NEEDS_CERTSTORE },
+	{ "certname = mail\n[imaps]\ncertname = mail2\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:1: certname: " NEEDS_CERTSTORE "\nt.conf:3: certname: " NEEDS_CERTSTORE },
+	{ "certstore =\n[imaps]\ncertname = mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:1: certstore: expected a directory, got nothing" },
+	{ "[imaps]\ncertname = mail/x\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:2: certname: " BAD_CERTNAME "\"mail/x\"\nt.conf:2: certname: " NEEDS_CERTSTORE },
+	/* cert or key and certname in one section: the later line is the error */
+	{ STORE "[imaps]\ncert = /c.pem\ncertname = mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: certname: " CERT_OR_CERTNAME "cert is at line 3" },
+	{ STORE "[imaps]\nkey = /k.pem\ncertname = mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: certname: " CERT_OR_CERTNAME "key is at line 3" },
+	{ STORE "[imaps]\nkey = /k.pem\ncert = /c.pem\ncertname = mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:5: certname: " CERT_OR_CERTNAME "key is at line 3" },
+	{ STORE "[imaps]\ncertname = mail\ncert = /c.pem\nkey = /k.pem\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: cert: " CERT_OR_CERTNAME "certname is at line 3\n"
+	  "t.conf:5: key: " CERT_OR_CERTNAME "certname is at line 3" },
+	{ STORE "cert = /c.pem\ncertname = mail\n" MINIMAL,
+	  "t.conf:3: certname: " CERT_OR_CERTNAME "cert is at line 2" },
+	/* a service's own key drops the global certname: then it needs a cert */
+	{ STORE "certname = mail\n[imaps]\nkey = /k.pem\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: [imaps]: " MISSING_CERT },
+	/* autoIssue = yes and renewBefore need a certname */
+	{ "[imaps]\nautoIssue = yes\n" NEED_ALL, "t.conf:2: autoIssue: " AUTOISSUE_ALONE },
+	{ STORE "certname = mail\n[imaps]\nautoIssue = yes\n" NEED_ALL,
+	  "t.conf:4: autoIssue: " AUTOISSUE_ALONE },
+	{ MANAGED "autoIssue = maybe\n", "t.conf:6: autoIssue: expected yes or no, got \"maybe\"" },
+	{ "[imaps]\nrenewBefore = 30d\n" NEED_ALL, "t.conf:2: renewBefore: " RENEW_ALONE },
+	{ "[imaps]\nrenewBefore = 30d\nautoIssue = yes\n" NEED_ALL,
+	  "t.conf:2: renewBefore: " RENEW_ALONE "\nt.conf:3: autoIssue: " AUTOISSUE_ALONE },
+	{ MANAGED "renewBefore = 30\n", "t.conf:6: renewBefore: " BAD_DURATION "\"30\"" },
+	{ MANAGED "renewBefore = 30 d\n", "t.conf:6: renewBefore: " BAD_DURATION "\"30 d\"" },
+	{ MANAGED "renewBefore = 30D\n", "t.conf:6: renewBefore: " BAD_DURATION "\"30D\"" },
+	{ MANAGED "renewBefore = 1M\n", "t.conf:6: renewBefore: " BAD_DURATION "\"1M\"" },
+	{ MANAGED "renewBefore = 2w\n", "t.conf:6: renewBefore: " BAD_DURATION "\"2w\"" },
+	{ MANAGED "renewBefore = 30dd\n", "t.conf:6: renewBefore: " BAD_DURATION "\"30dd\"" },
+	{ MANAGED "renewBefore = 1d12h\n", "t.conf:6: renewBefore: " BAD_DURATION "\"1d12h\"" },
+	{ MANAGED "renewBefore = d\n", "t.conf:6: renewBefore: " BAD_DURATION "\"d\"" },
+	{ MANAGED "renewBefore = -1d\n", "t.conf:6: renewBefore: " BAD_DURATION "\"-1d\"" },
+	{ MANAGED "renewBefore = 1.5d\n", "t.conf:6: renewBefore: " BAD_DURATION "\"1.5d\"" },
+	{ MANAGED "renewBefore =\n", "t.conf:6: renewBefore: " BAD_DURATION "\"\"" },
+	{ MANAGED "renewBefore = 0d\n", "t.conf:6: renewBefore: expected a duration above 0, "
+	  "such as 30d, 12h or 90m, got \"0d\"" },
+	{ MANAGED "renewBefore = 3651d\n",
+	  "t.conf:6: renewBefore: \"3651d\" is more than 3650d, the most it can be" },
+	{ MANAGED "renewBefore = 87601h\n",
+	  "t.conf:6: renewBefore: \"87601h\" is more than 3650d, the most it can be" },
+	{ MANAGED "renewBefore = 315360001s\n",
+	  "t.conf:6: renewBefore: \"315360001s\" is more than 3650d, the most it can be" },
+	{ MANAGED "renewBefore = 99999999999999999999999999d\n", "t.conf:6: renewBefore: "
+	  "\"99999999999999999999999999d\" is more than 3650d, the most it can be" },
+
+	/* hostname */
+	{ "[imaps]\nhostname =\n" NEED_ALL, "t.conf:2: hostname: expected a DNS name such as "
+	  "mail.example.org or an IP address, got nothing" },
+	{ "[imaps]\nhostname = , ,\n" NEED_ALL, "t.conf:2: hostname: expected a DNS name such "
+	  "as mail.example.org or an IP address, got nothing" },
+	{ "[imaps]\nhostname = mail_1.example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"mail_1.example.org\": only letters, digits, '-' and '.' are allowed" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = mail.example.org;imap.example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"mail.example.org;imap.example.org\": only letters, digits, '-' and '.' are allowed"
+	  BAD_HOSTNAME },
+	{ "[imaps]\nhostname = -mail.example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"-mail.example.org\": a label begins with '-'" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = mail-.example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"mail-.example.org\": a label ends with '-'" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = mail.example-\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"mail.example-\": a label ends with '-'" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = mail..example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"mail..example.org\": empty label" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = .example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\".example.org\": empty label" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = example.org..\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"example.org..\": empty label" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = .\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\".\": empty label" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = *.\n" NEED_ALL, "t.conf:2: hostname: \"*.\": a wildcard is only "
+	  "\"*.\" at the start, as in *.example.org" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = *..\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"*..\": empty label" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = *\n" NEED_ALL, "t.conf:2: hostname: \"*\": a wildcard is only "
+	  "\"*.\" at the start, as in *.example.org" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = *mail.example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"*mail.example.org\": a wildcard is only \"*.\" at the start, as in *.example.org"
+	  BAD_HOSTNAME },
+	{ "[imaps]\nhostname = mail.*.example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"mail.*.example.org\": a wildcard is only \"*.\" at the start, as in *.example.org"
+	  BAD_HOSTNAME },
+	{ "[imaps]\nhostname = *.*.example.org\n" NEED_ALL, "t.conf:2: hostname: "
+	  "\"*.*.example.org\": a wildcard is only \"*.\" at the start, as in *.example.org"
+	  BAD_HOSTNAME },
+	{ "[imaps]\nhostname = "
+	  "a123456789b123456789c123456789d123456789e123456789f123456789abcd.example.org\n" NEED_ALL,
+	  "t.conf:2: hostname: "
+	  "\"a123456789b123456789c123456789d123456789e123456789f123456789abcd.example.org\": "
+	  "a label is longer than 63 bytes" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = 192.0.2.256\n" NEED_ALL, "t.conf:2: hostname: \"192.0.2.256\": "
+	  "not an IP address, and a DNS name does not end in a number" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = 192.0.2\n" NEED_ALL, "t.conf:2: hostname: \"192.0.2\": "
+	  "not an IP address, and a DNS name does not end in a number" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = 010.0.0.1\n" NEED_ALL, "t.conf:2: hostname: \"010.0.0.1\": "
+	  "not an IP address, and a DNS name does not end in a number" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = [::1]\n" NEED_ALL, "t.conf:2: hostname: \"[::1]\": bad IPv6 "
+	  "address; write it without brackets, prefix length or zone" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = fe80::1%eth0\n" NEED_ALL, "t.conf:2: hostname: \"fe80::1%eth0\": "
+	  "bad IPv6 address; write it without brackets, prefix length or zone" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = 2001:db8::/32\n" NEED_ALL, "t.conf:2: hostname: \"2001:db8::/32\": "
+	  "bad IPv6 address; write it without brackets, prefix length or zone" BAD_HOSTNAME },
+	{ "[imaps]\nhostname = mail:993\n" NEED_ALL, "t.conf:2: hostname: \"mail:993\": "
+	  "bad IPv6 address; write it without brackets, prefix length or zone" BAD_HOSTNAME },
+	/* the first bad name ends its line; the next line is checked */
+	{ "[imaps]\nhostname = a.example.org b_c.example.org d_e.example.org\n"
+	  "hostname = f_g.example.org\n" NEED_ALL,
+	  "t.conf:2: hostname: \"b_c.example.org\": only letters, digits, '-' and '.' are allowed"
+	  BAD_HOSTNAME "\nt.conf:3: hostname: \"f_g.example.org\": only letters, digits, '-' and "
+	  "'.' are allowed" BAD_HOSTNAME },
+	/* duplicates, in any spelling, name the line of the first */
+	{ "[imaps]\nhostname = mail.example.org\nhostname = MAIL.example.org.\n" NEED_ALL,
+	  "t.conf:3: hostname: \"mail.example.org\" given twice, first at line 2; keep one" },
+	{ "[imaps]\nhostname = mail.example.org, imap.example.org, Mail.Example.Org\n" NEED_ALL,
+	  "t.conf:2: hostname: \"mail.example.org\" given twice, first at line 2; keep one" },
+	{ "[imaps]\nhostname = 2001:db8::25\nhostname = imap.example.org 2001:DB8:0::25\n"
+	  NEED_ALL, "t.conf:3: hostname: \"2001:db8::25\" given twice, first at line 2; keep one" },
+	{ "hostname = mail.example.org\nhostname = mail.example.org\n" MINIMAL "[pop3s]\n" NEED_ALL,
+	  "t.conf:2: hostname: \"mail.example.org\" given twice, first at line 1; keep one" },
+	{ "hostname = mail.example.org\n[imaps]\nhostname = mail.example.org\n" NEED_ALL
+	  "hostname = Mail.example.org\n",
+	  "t.conf:7: hostname: \"mail.example.org\" given twice, first at line 3; keep one" },
+
 	/* missing options, reported at the section's header */
 	{ "[imaps]\n" NEED_CONNECT_CERT, "t.conf:1: [imaps]: " MISSING_ACCEPT },
 	{ "[imaps]\n" NEED_ACCEPT_CERT, "t.conf:1: [imaps]: " MISSING_CONNECT },
@@ -1012,6 +1426,94 @@ test_error_overflow(void **state)
 	free(text);
 }
 
+/* control: sun_path holds 107 bytes and the NUL. */
+static void
+test_control_path_limit(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+	char text[512], path[CONFIG_CONTROL_PATH_MAX + 2], want[256];
+
+	(void)state;
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[CONFIG_CONTROL_PATH_MAX] = '\0';
+	snprintf(text, sizeof(text), "control = %s\n" MINIMAL, path);
+	assert_int_equal(config_parse_string("t.conf", text, &cfg, &err), 0);
+	assert_string_equal(cfg.control_path.value, path);
+	config_free(&cfg);
+
+	path[CONFIG_CONTROL_PATH_MAX] = 'a';
+	path[CONFIG_CONTROL_PATH_MAX + 1] = '\0';
+	snprintf(text, sizeof(text), "control = %s\n" MINIMAL, path);
+	snprintf(want, sizeof(want), "t.conf:1: control: the path is 108 bytes long; a unix "
+	    "socket path is at most 107 bytes (sun_path): choose a shorter one");
+	expect_parse_error("108 bytes", text, strlen(text), want);
+}
+
+/* hostname: CONFIG_MAX_HOSTNAMES per service, in the global section too. */
+static void
+test_error_too_many_hostnames(void **state)
+{
+	char text[2048], want[256];
+	size_t used = 0;
+
+	(void)state;
+	for (unsigned i = 0; i <= CONFIG_MAX_HOSTNAMES; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+		    "hostname = h%u.example.org\n", i);
+	snprintf(text + used, sizeof(text) - used, MINIMAL);
+	snprintf(want, sizeof(want), "t.conf:%u: hostname: more than %u host names in the global "
+	    "section", CONFIG_MAX_HOSTNAMES + 1, CONFIG_MAX_HOSTNAMES);
+	expect_parse_error("global", text, strlen(text), want);
+
+	used = (size_t)snprintf(text, sizeof(text), "[imaps]\n" NEED_ALL);
+	for (unsigned i = 0; i <= CONFIG_MAX_HOSTNAMES; i += 3)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+		    "hostname = h%u.example.org h%u.example.org, h%u.example.org\n", i, i + 1, i + 2);
+	snprintf(want, sizeof(want), "t.conf:15: hostname: more than %u host names in [imaps]",
+	    CONFIG_MAX_HOSTNAMES);
+	expect_parse_error("service", text, used, want);
+}
+
+/* A global certname and a service's cert: each service gets one of them,
+ * never both, and the fields of the other stay empty. */
+static void
+test_cert_or_certname(void **state)
+{
+	static const char text[] =
+		STORE
+		"certname = mail\n"                          /* 2 */
+		"autoIssue = yes\n"
+		"hostname = mail.example.org\n"
+		"[imaps]\n" NEED_ACCEPT_CONNECT               /* 5: certname, inherited */
+		"[pop3s]\n" NEED_ACCEPT_CONNECT               /* 8 */
+		"cert = /etc/certwrap/pop3s.pem\n";          /* 11: cert files instead */
+	struct config cfg;
+	struct config_error err;
+	const struct service_conf *imaps, *pop3s;
+
+	(void)state;
+	if (config_parse_string("t.conf", text, &cfg, &err) != 0)
+		fail_msg("%s", err.msg);
+	imaps = config_find_service(&cfg, "imaps");
+	pop3s = config_find_service(&cfg, "pop3s");
+	assert_string_equal(imaps->certname.value, "mail");
+	assert_null(imaps->cert.value);
+	assert_null(imaps->key.value);
+	assert_true(imaps->auto_issue);
+	assert_null(pop3s->certname.value);
+	assert_string_equal(pop3s->cert.value, "/etc/certwrap/pop3s.pem");
+	assert_string_equal(pop3s->key.value, "/etc/certwrap/pop3s.pem");
+	assert_false(pop3s->auto_issue);
+	assert_int_equal(pop3s->n_hostnames, 1);            /* files must cover the names too */
+	assert_string_equal(pop3s->hostnames[0], "mail.example.org");
+	assert_int_equal(pop3s->hostname_line, 4);
+	assert_string_equal(cfg.certstore_dir.value, "/var/lib/certwrap");
+	assert_null(cfg.control_path.value);
+	config_free(&cfg);
+}
+
 /* --- files ------------------------------------------------------------------------------ */
 
 static void
@@ -1193,6 +1695,32 @@ test_man_page_documents_every_option(void **state)
 	}
 }
 
+/* The options the table relates (alternative_to, required_unless) are rows
+ * of the same scope: config.c aborts on a name it cannot find. */
+static void
+test_option_relations_name_rows(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < config_options_count; i++) {
+		const struct config_option *opt = &config_options[i];
+		const char *names[] = { opt->alternative_to[0], opt->alternative_to[1],
+			opt->required_unless };
+
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			const struct config_option *other;
+
+			if (names[k] == NULL)
+				continue;
+			if ((other = config_options_find(names[k])) == NULL)
+				fail_msg("%s names %s, which is no option", opt->name, names[k]);
+			assert_int_equal(other->scope, opt->scope);
+			assert_ptr_not_equal(other, opt);
+		}
+		if (opt->required_unless != NULL)
+			assert_true(opt->flags & OPT_REQUIRED);
+	}
+}
+
 static void
 test_suggestions(void **state)
 {
@@ -1224,11 +1752,15 @@ main(void)
 		cmocka_unit_test(test_error_long_line),
 		cmocka_unit_test(test_error_too_many_sections),
 		cmocka_unit_test(test_error_overflow),
+		cmocka_unit_test(test_control_path_limit),
+		cmocka_unit_test(test_error_too_many_hostnames),
+		cmocka_unit_test(test_cert_or_certname),
 		cmocka_unit_test(test_parse_file),
 		cmocka_unit_test(test_api),
 		cmocka_unit_test(test_every_option_is_tested),
 		cmocka_unit_test(test_every_unsupported_option_is_refused),
 		cmocka_unit_test(test_man_page_documents_every_option),
+		cmocka_unit_test(test_option_relations_name_rows),
 		cmocka_unit_test(test_suggestions),
 	};
 
