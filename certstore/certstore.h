@@ -75,6 +75,7 @@ struct cs_trust {
 	const char *ca_file;              /* PEM bundle of trusted roots, or NULL */
 	const char *ca_path;              /* hashed directory, or NULL */
 	bool use_system;                  /* also the system store (/etc/ssl/certs) */
+	const char *extra_file;           /* a second bundle (a store's root), or NULL */
 };
 
 /* A private key, its leaf certificate and the chain to send, validated. */
@@ -217,6 +218,9 @@ const char *cs_key_type_name(enum cs_key_type type);
  * The handle holds no lock and no open file: writers lock per call. */
 struct certstore *certstore_open(const char *dir, struct cs_error *err);
 void certstore_close(struct certstore *cs);
+/* Whether dir holds a store with a CA (what certstore_open needs): lets a
+ * caller decide to run certstore_ca_init first. */
+bool certstore_has_ca(const char *dir);
 const char *certstore_dir(const struct certstore *cs);
 
 /* --- the CA (ca.c) --- */

@@ -53,6 +53,15 @@ cs_store_path(const struct certstore *cs, char *buf, struct cs_error *err, const
 
 /* --- open and close -------------------------------------------------------------------- */
 
+bool
+certstore_has_ca(const char *dir)
+{
+	char path[CS_PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/ca/cacert.pem", dir);
+
+	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+}
+
 struct certstore *
 certstore_open(const char *dir, struct cs_error *err)
 {

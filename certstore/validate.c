@@ -288,6 +288,7 @@ store_open(struct vctx *v)
 	if ((v->store = X509_STORE_new()) == NULL || (v->store_ctx = X509_STORE_CTX_new()) == NULL)
 		return oom(v);
 	if ((t->ca_file != NULL && load_ca_file(v, t->ca_file) == -1) ||
+	    (t->extra_file != NULL && load_ca_file(v, t->extra_file) == -1) ||
 	    (t->ca_path != NULL && load_ca_path(v, t->ca_path) == -1))
 		return -1;
 	if (t->use_system && X509_STORE_set_default_paths(v->store) != 1) {
@@ -311,7 +312,8 @@ store_load(struct vctx *v)
 	if (v->store_tried)
 		return v->store_failed ? -1 : 0;
 	v->store_tried = true;
-	if (t == NULL || (t->ca_file == NULL && t->ca_path == NULL && !t->use_system))
+	if (t == NULL || (t->ca_file == NULL && t->extra_file == NULL && t->ca_path == NULL &&
+	    !t->use_system))
 		return 0;
 	if (store_open(v) == 0)
 		return 0;

@@ -17,6 +17,7 @@
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/snapshot.h"
+#include "proxy/stats.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 
@@ -162,6 +163,7 @@ handshake_step(struct conn *c)
 
 	ERR_clear_error();
 	if ((rc = SSL_do_handshake(c->ssl)) == 1) {
+		stats_add(&c->svc->stats->handshakes, 1);
 		conn_io_want(c, &c->client_io, 0);
 		c->state = CONN_CONNECTING;
 		backend_connect_start(c);
@@ -239,6 +241,8 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	c->worker = w;
 	c->snap = snapshot_ref(snap);
 	c->svc = svc;
+	stats_add(&svc->stats->connections, 1);
+	stats_add(&svc->stats->active, 1);
 	c->client_fd = fd;
 	c->backend_fd = -1;
 	memcpy(&c->peer, peer, peer_len);
@@ -311,6 +315,22 @@ discard_unread(int fd)
 		;
 }
 
+static void
+conn_count(const struct conn *c)
+{
+	struct service_stats *s = c->svc->stats;
+
+	if (c->end == END_HANDSHAKE_FAILED)
+		stats_handshake_failed(s, c->end_detail[0] ? c->end_detail : "unknown");
+	else if (c->end == END_HANDSHAKE_TIMEOUT)
+		stats_handshake_failed(s, "timed out (TIMEOUTbusy)");
+	else if (c->end == END_BACKEND_UNREACHABLE)
+		stats_add(&s->backend_failures, 1);
+	stats_add(&s->bytes_in, c->to_backend.bytes);
+	stats_add(&s->bytes_out, c->to_client.bytes);
+	atomic_fetch_sub_explicit(&s->active, 1, memory_order_relaxed);
+}
+
 void
 conn_close(struct conn *c, enum conn_end end)
 {
@@ -319,6 +339,7 @@ conn_close(struct conn *c, enum conn_end end)
 	c->end = end;
 	conn_say_goodbye(c);
 	conn_log_summary(c);
+	conn_count(c);
 	ev_io_stop(loop, &c->client_io);
 	ev_io_stop(loop, &c->backend_io);
 	ev_timer_stop(loop, &c->timer);

@@ -5,12 +5,15 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "proxy/certwatch.h"
 #include "proxy/config.h"
+#include "proxy/control.h"
 #include "proxy/conn.h"
 #include "proxy/limits.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/reload.h"
+#include "proxy/renew.h"
 #include "proxy/report.h"
 #include "proxy/snapshot.h"
 
@@ -100,8 +103,12 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		daemon_stop(d, "SIGINT");
 		break;
 	case SIGHUP:
-		if (!d->stopping)
-			reload_run(d);
+		if (!d->stopping) {
+			struct report rep = { 0 };
+
+			(void)reload_run(d, &rep);
+			report_free(&rep);
+		}
 		break;
 	case SIGUSR1:
 		log_reopen();
@@ -138,6 +145,10 @@ daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep)
 	if (reload_listeners(&d->worker, snap, rep) == -1)     /* binds and starts them */
 		return -1;
 	d->snap = snapshot_ref(snap);
+	if (control_configure(&d->control, d, &snap->cfg, rep) == -1)
+		return -1;
+	d->certwatch = certwatch_new(d);
+	d->renewer = renew_new(d);
 	ev_timer_init(&d->drain_deadline, drain_deadline_cb, SHUTDOWN_DRAIN_S, 0.);
 	d->drain_deadline.data = d;
 	signal_watch(d, &d->sig_term, SIGTERM);
@@ -162,6 +173,12 @@ daemon_cleanup(struct daemon *d)
 
 	if (d->worker.loop == NULL)
 		return;
+	renew_free(d->renewer);
+	d->renewer = NULL;
+	certwatch_free(d->certwatch);
+	d->certwatch = NULL;
+	control_close(d->control);
+	d->control = NULL;
 	worker_close_all(&d->worker);
 	for (struct listener *l = d->worker.listeners; l != NULL; l = next) {
 		next = l->next;

@@ -11,8 +11,11 @@
 
 #include "proxy/worker.h"
 
+struct certwatch;
 struct config;
+struct control;
 struct log_settings;
+struct renewer;
 struct report;
 struct snapshot;
 
@@ -24,6 +27,9 @@ struct daemon {
 	ev_signal sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	ev_timer drain_deadline;
 	bool stopping;
+	struct control *control;          /* the control socket, NULL when not configured */
+	struct certwatch *certwatch;      /* follows the store's current versions */
+	struct renewer *renewer;          /* renews the store CA's certificates */
 };
 
 /* Makes snap the running config (the daemon takes its own reference) and

@@ -35,7 +35,7 @@ static int
 check_config(const char *path)
 {
 	struct report rep = { 0 };
-	struct snapshot *snap = snapshot_load(path, &rep);
+	struct snapshot *snap = snapshot_load(path, CERTSOURCE_CHECK, &rep);
 	unsigned n_services = snap ? snap->n_services : 0;
 	int ok = snap != NULL;
 
@@ -183,7 +183,7 @@ run(const char *path, bool foreground_flag)
 	int ready_fd = -1;
 	char err[512];
 
-	if ((snap = snapshot_load(path, &rep)) == NULL)
+	if ((snap = snapshot_load(path, CERTSOURCE_LIVE, &rep)) == NULL)
 		return fail_start(&rep, NULL, false);
 	daemon_log_settings(&d, &snap->cfg, &ls);
 	if (log_configure(&ls, err, sizeof(err)) == -1) {

@@ -4,11 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/certwatch.h"
+#include "proxy/control.h"
 #include "proxy/daemon.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/report.h"
+#include "proxy/renew.h"
 #include "proxy/snapshot.h"
+#include "proxy/swap.h"
 
 static struct listener *
 find_listener(struct listener *list, const struct addr *a)
@@ -138,33 +142,36 @@ warn_restart_only(const struct config *old, const struct config *next, struct re
 		    next->setgid_group.line);
 }
 
-void
-reload_run(struct daemon *d)
+int
+reload_run(struct daemon *d, struct report *rep)
 {
-	struct report rep = { 0 };
 	struct log_settings ls;
 	struct snapshot *next, *old = d->snap;
 	char err[512];
 
 	log_notice("reload: reading %s", d->config_path);
-	if ((next = snapshot_load(d->config_path, &rep)) == NULL)
+	if ((next = snapshot_load(d->config_path, CERTSOURCE_LIVE, rep)) == NULL)
 		goto fail;
-	warn_restart_only(&old->cfg, &next->cfg, &rep);
+	warn_restart_only(&old->cfg, &next->cfg, rep);
+	swap_carry_over(next, old, rep);
 	daemon_log_settings(d, &next->cfg, &ls);
-	if (reload_listeners(&d->worker, next, &rep) == -1)
+	if (reload_listeners(&d->worker, next, rep) == -1)
 		goto fail;
 	if (log_configure(&ls, err, sizeof(err)) == -1)
-		report_warn(&rep, "output: %s; logging continues as before", err);
+		report_warn(rep, "output: %s; logging continues as before", err);
 	d->snap = next;
 	snapshot_unref(old);
-	report_log(&rep, "reload: ");
-	log_notice("reload: done services=%u warnings=%u", next->n_services, rep.n_warnings);
-	report_free(&rep);
-	return;
+	if (control_configure(&d->control, d, &next->cfg, rep) == -1)
+		report_warn(rep, "control: the control socket stays as it was");
+	certwatch_update(d->certwatch);
+	renew_update(d->renewer);
+	report_log(rep, "reload: ");
+	log_notice("reload: done services=%u warnings=%u", next->n_services, rep->n_warnings);
+	return 0;
 fail:
-	report_log(&rep, "reload: ");
+	report_log(rep, "reload: ");
 	log_error("reload: failed, keeping the running configuration (%u error%s above)",
-	    rep.n_errors, rep.n_errors == 1 ? "" : "s");
+	    rep->n_errors, rep->n_errors == 1 ? "" : "s");
 	snapshot_unref(next);
-	report_free(&rep);
+	return -1;
 }

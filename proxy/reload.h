@@ -18,7 +18,9 @@ struct worker;
  * (errors in rep) w's listeners are untouched and -1 is returned. */
 int reload_listeners(struct worker *w, struct snapshot *snap, struct report *rep);
 
-/* SIGHUP: reload the config file the daemon was started with. */
-void reload_run(struct daemon *d);
+/* SIGHUP and `certwrapctl reload`: reload the config file the daemon was
+ * started with. Everything found goes to rep (and to the log); 0 when the
+ * new configuration serves, -1 when the running one still does. */
+int reload_run(struct daemon *d, struct report *rep);
 
 #endif

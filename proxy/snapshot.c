@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "certstore/certstore.h"
 #include "proxy/report.h"
+#include "proxy/stats.h"
+#include "proxy/swap.h"
 #include "proxy/tls.h"
 
 static void
@@ -116,27 +119,29 @@ labels_join(const struct addr *a, unsigned n, char *buf, size_t len)
 }
 
 static void
-service_init(struct service *svc, const struct service_conf *sc, const char *file,
-    struct report *rep)
+service_init(struct snapshot *snap, struct service *svc, const struct service_conf *sc,
+    enum certsource_mode mode, struct report *rep)
 {
+	const char *file = snap->cfg.file;
 	char accept[SERVICE_MAX_ACCEPT * ADDR_LABEL_BYTES];
 	char targets[SERVICE_MAX_TARGETS * ADDR_LABEL_BYTES];
 
 	svc->conf = sc;
 	pthread_mutex_init(&svc->tls_lock, NULL);
+	if ((svc->stats = stats_new()) == NULL)
+		report_error(rep, "%s:%u: [%s]: out of memory", file, sc->line, sc->name);
 	resolve_accept(svc, file, rep);
 	resolve_connect(svc, file, rep);
-	svc->tls = tlsctx_new_server(sc, file, rep);
-	if (svc->tls == NULL)
-		return;
+	svc->tls = certsource_load(sc, &snap->cfg, snap->store, mode, rep);
 	labels_join(svc->accept, svc->n_accept, accept, sizeof(accept));
 	labels_join(svc->targets, svc->n_targets, targets, sizeof(targets));
-	report_info(rep, "[%s] accept %s, connect %s, %s", sc->name, accept, targets,
-	    svc->tls->summary);
+	if (svc->tls != NULL)
+		report_info(rep, "[%s] accept %s, connect %s, %s (%s)", sc->name, accept, targets,
+		    svc->tls->summary, svc->tls->source);
 }
 
 struct snapshot *
-snapshot_load(const char *path, struct report *rep)
+snapshot_load(const char *path, enum certsource_mode mode, struct report *rep)
 {
 	unsigned errors_before = rep->n_errors;
 	struct config_error cerr;
@@ -158,8 +163,9 @@ snapshot_load(const char *path, struct report *rep)
 		snapshot_unref(s);
 		return NULL;
 	}
-	for (unsigned i = 0; i < s->cfg.n_services; i++, s->n_services++)
-		service_init(&s->services[i], &s->cfg.services[i], path, rep);
+	if (certsource_open_store(&s->cfg, mode, &s->store, rep) == 0)
+		for (unsigned i = 0; i < s->cfg.n_services; i++, s->n_services++)
+			service_init(s, &s->services[i], &s->cfg.services[i], mode, rep);
 	check_accept_conflicts(s, path, rep);
 	if (rep->n_errors > errors_before) {
 		snapshot_unref(s);
@@ -182,9 +188,12 @@ snapshot_unref(struct snapshot *s)
 		return;
 	for (unsigned i = 0; i < s->n_services; i++) {
 		tlsctx_unref(s->services[i].tls);
+		stats_unref(s->services[i].stats);
+		swap_choice_free(s->services[i].swap);
 		pthread_mutex_destroy(&s->services[i].tls_lock);
 	}
 	free(s->services);
+	certstore_close(s->store);
 	config_free(&s->cfg);
 	free(s);
 }

@@ -15,12 +15,16 @@
 #include <sys/types.h>
 
 #include "proxy/addr.h"
+#include "proxy/certsource.h"
 #include "proxy/config.h"
 
 #define SERVICE_MAX_ACCEPT   8            /* addresses one `accept` may resolve to */
 #define SERVICE_MAX_TARGETS  32           /* backend addresses, all `connect` lines */
 
+struct certstore;
 struct report;
+struct service_stats;
+struct swap_choice;
 struct tlsctx;
 
 struct service {
@@ -31,12 +35,18 @@ struct service {
 	unsigned n_targets;
 
 	pthread_mutex_t tls_lock;             /* guards tls between read+ref and swap */
-	struct tlsctx *tls;
+	struct tlsctx *tls;                   /* NULL only under -t, before autoIssue */
+
+	struct service_stats *stats;          /* counters; taken over across reloads */
+	struct swap_choice *swap;             /* what a swap chose; NULL: the config's */
+	unsigned refused_version;             /* certwatch: a store version that failed to
+	                                         validate, not tried again */
 };
 
 struct snapshot {
 	atomic_uint refs;
 	struct config cfg;
+	struct certstore *store;              /* `certstore = DIR`, NULL when none */
 	uid_t uid;                            /* setuid (the current user when unset) */
 	gid_t gid;                            /* setgid (the current group when unset) */
 	struct service *services;
@@ -44,9 +54,10 @@ struct snapshot {
 };
 
 /* Parses the config at path and builds every service: addresses resolved,
- * certificates validated, TLS contexts made. Every error and warning goes to
+ * the store opened, certificates validated (and, in CERTSOURCE_LIVE mode,
+ * issued by autoIssue), TLS contexts made. Every error and warning goes to
  * rep (FILE:LINE: option: why). NULL if there was any error. */
-struct snapshot *snapshot_load(const char *path, struct report *rep);
+struct snapshot *snapshot_load(const char *path, enum certsource_mode mode, struct report *rep);
 
 struct snapshot *snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);        /* NULL is a no-op */

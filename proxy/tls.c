@@ -153,11 +153,11 @@ blamed_option(const struct service_conf *sc, const char *msg, const char **name)
 	return &sc->cert;
 }
 
-static void
-set_certificate(struct tlsctx *t, const struct service_conf *sc, const char *file,
-    struct report *rep)
+struct cs_keycert *
+tls_load_files(const struct service_conf *sc, const char *file, struct report *rep)
 {
-	struct cs_trust trust = { sc->ca_file.value, sc->ca_path.value, true };
+	struct cs_trust trust = { .ca_file = sc->ca_file.value, .ca_path = sc->ca_path.value,
+	    .use_system = true };
 	struct cs_warnings warnings = { 0 };
 	struct cs_error err = { { 0 } };
 	struct cs_keycert *kc;
@@ -171,18 +171,47 @@ set_certificate(struct tlsctx *t, const struct service_conf *sc, const char *fil
 		const struct conf_str *opt = blamed_option(sc, err.msg, &name);
 
 		report_error(rep, "%s:%u: %s: %s", file, opt->line, name, err.msg);
-		return;
 	}
+	return kc;
+}
+
+/* A client checks the certificate against the name it connected to: each
+ * configured hostname must be covered, or those clients would fail. */
+static void
+check_hostnames(const struct service_conf *sc, const char *file, const struct cs_keycert *kc,
+    const char *source, struct report *rep)
+{
+	char sans[512];
+
+	for (unsigned i = 0; i < sc->n_hostnames; i++) {
+		if (cs_keycert_covers(kc, sc->hostnames[i]))
+			continue;
+		if (cs_keycert_sans(kc, sans, sizeof(sans)) == -1 || sans[0] == '\0')
+			snprintf(sans, sizeof(sans), "no subjectAltName");
+		report_error(rep, "%s:%u: hostname: %s (%s) does not cover %s, which clients of [%s] "
+		    "connect to; it is for %s", file, sc->hostname_lines[i], cs_keycert_subject(kc),
+		    source, sc->hostnames[i], sc->name, sans);
+	}
+}
+
+static void
+set_certificate(struct tlsctx *t, const struct service_conf *sc, const char *file,
+    const struct cs_keycert *kc, const char *source, struct report *rep)
+{
 	if (SSL_CTX_use_certificate(t->ssl_ctx, cs_keycert_leaf(kc)) != 1 ||
 	    SSL_CTX_use_PrivateKey(t->ssl_ctx, cs_keycert_key(kc)) != 1 ||
 	    SSL_CTX_set1_chain(t->ssl_ctx, cs_keycert_chain(kc)) != 1 ||
 	    SSL_CTX_check_private_key(t->ssl_ctx) != 1)
-		report_error(rep, "%s:%u: cert: %s: OpenSSL refused the certificate: %s",
-		    file, sc->cert.line, sc->cert.value, openssl_reason());
+		report_error(rep, "%s:%u: [%s]: %s: OpenSSL refused the certificate: %s", file,
+		    sc->line, sc->name, source, openssl_reason());
+	check_hostnames(sc, file, kc, source, rep);
 	t->not_after = cs_keycert_not_after(kc);
 	snprintf(t->subject, sizeof(t->subject), "%s", cs_keycert_subject(kc));
 	snprintf(t->summary, sizeof(t->summary), "%s", cs_keycert_summary(kc));
-	cs_keycert_free(kc);
+	snprintf(t->source, sizeof(t->source), "%s", source);
+	if (cs_keycert_serial(kc, t->serial, sizeof(t->serial)) == -1)
+		snprintf(t->serial, sizeof(t->serial), "?");
+	(void)cs_keycert_sans(kc, t->sans, sizeof(t->sans));   /* cut short if very long */
 	ERR_clear_error();
 }
 
@@ -319,7 +348,8 @@ set_session_context(SSL_CTX *ctx, const char *service_name)
 }
 
 struct tlsctx *
-tlsctx_new_server(const struct service_conf *sc, const char *file, struct report *rep)
+tlsctx_build(const struct service_conf *sc, const char *file, const struct cs_keycert *kc,
+    const char *source, unsigned version, struct report *rep)
 {
 	unsigned errors_before = rep->n_errors;
 	struct tlsctx *t = calloc(1, sizeof(*t));
@@ -333,6 +363,7 @@ tlsctx_new_server(const struct service_conf *sc, const char *file, struct report
 		return NULL;
 	}
 	atomic_init(&t->refs, 1);
+	t->version = version;
 	/* IGNORE_UNEXPECTED_EOF: a client that closes TCP without close_notify
 	 * ends its direction like one that sends it; otherwise OpenSSL 3 makes it
 	 * a fatal error and the backend's reply could no longer be delivered.
@@ -347,11 +378,7 @@ tlsctx_new_server(const struct service_conf *sc, const char *file, struct report
 	set_session_context(t->ssl_ctx, sc->name);
 	set_protocols(t->ssl_ctx, sc, file, rep);
 	set_ciphers(t->ssl_ctx, sc, file, rep);
-	if (sc->cert.value == NULL)
-		report_error(rep, "%s:%u: [%s]: no cert = FILE given; a TLS server needs a "
-		    "certificate", file, sc->line, sc->name);
-	else
-		set_certificate(t, sc, file, rep);
+	set_certificate(t, sc, file, kc, source, rep);
 	set_verify(t->ssl_ctx, sc, file, rep);
 	if (rep->n_errors > errors_before) {
 		tlsctx_unref(t);

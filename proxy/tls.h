@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+struct cs_keycert;
 struct report;
 struct service_conf;
 
@@ -19,17 +20,29 @@ struct tlsctx {
 	atomic_uint refs;
 	SSL_CTX *ssl_ctx;
 	time_t not_after;                 /* of the leaf certificate */
+	unsigned version;                 /* the store version served; 0: not from the store */
 	char subject[256];                /* of the leaf, one line */
+	char serial[64];                  /* of the leaf, hex as openssl prints it */
+	char sans[512];                   /* "DNS:mail.example.com, IP:192.0.2.1" */
+	char source[320];                 /* "file /etc/x.pem", "store mail@3", "swap ..." */
 	char summary[512];                /* what -t prints */
 };
 
-/* Builds the context for a TLS server service: protocol versions, ciphers,
- * curves, the certificate and key (validated by the certstore: key match,
- * chain order and completeness, dates, strength), and client verification.
- * Every problem goes to rep as "FILE:LINE: option: why" (file is the config
- * file's name); warnings too. NULL when any error was found. */
-struct tlsctx *tlsctx_new_server(const struct service_conf *sc, const char *config_file,
+/* The cert and key files of a service, loaded and validated by the
+ * certstore (key match, chain order and completeness, dates, strength).
+ * Errors and warnings go to rep at the config lines of cert, key, CAfile or
+ * CApath ("FILE:LINE: option: why"). NULL when refused. */
+struct cs_keycert *tls_load_files(const struct service_conf *sc, const char *config_file,
     struct report *rep);
+
+/* A TLS server context for sc around kc (validated already, wherever it came
+ * from): protocol versions, ciphers, curves, client verification, and the
+ * check that kc covers each of sc's hostnames. source says where kc came
+ * from ("file /etc/x.pem", "store mail@3"), for status and messages;
+ * version is its store version (0: none). Problems go to rep as "FILE:LINE:
+ * option: why"; NULL when any error was found. Takes no ownership of kc. */
+struct tlsctx *tlsctx_build(const struct service_conf *sc, const char *config_file,
+    const struct cs_keycert *kc, const char *source, unsigned version, struct report *rep);
 
 struct tlsctx *tlsctx_ref(struct tlsctx *t);
 void tlsctx_unref(struct tlsctx *t);      /* NULL is a no-op; frees at zero */

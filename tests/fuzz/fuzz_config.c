@@ -23,7 +23,16 @@ check_service(const struct service_conf *s)
 	REQUIRE(s->n_connect >= 1 && s->n_connect <= CONFIG_MAX_CONNECT);
 	for (unsigned i = 0; i < s->n_connect; i++)
 		REQUIRE(s->connect[i].port != NULL && s->connect[i].line > 0);
-	REQUIRE(s->cert.value != NULL && s->key.value != NULL);
+	/* cert files or a certname, never both; autoIssue and renewBefore only with certname */
+	if (s->certname.value != NULL)
+		REQUIRE(s->cert.value == NULL && s->key.value == NULL);
+	else
+		REQUIRE(s->cert.value != NULL && s->key.value != NULL && !s->auto_issue &&
+		    s->renew_before_s == 0);
+	REQUIRE(s->renew_before_s >= 0 && s->renew_before_s <= CONFIG_MAX_RENEW_BEFORE_S);
+	REQUIRE(s->n_hostnames <= CONFIG_MAX_HOSTNAMES);
+	for (unsigned i = 0; i < s->n_hostnames; i++)
+		REQUIRE(s->hostnames[i] != NULL && s->hostname_lines[i] > 0);
 	REQUIRE(!(s->verify_chain || s->verify_peer) || s->require_cert);
 	REQUIRE(s->tls_version_min == 0 || s->tls_version_max == 0 ||
 	    s->tls_version_min <= s->tls_version_max);

@@ -371,7 +371,8 @@ def test_check_prints_one_line_per_service_and_exits_0(pki, backend, tmp_path):
     expires = datetime.datetime.strptime(not_after, "%b %d %H:%M:%S %Y %Z").strftime("%Y-%m-%d")
     chain = re.escape("leaf CN=localhost, issued by CN=certwrap test intermediate CA, "
                       "O=certwrap tests, chain 1 (root CN=certwrap test root CA, "
-                      f"O=certwrap tests not sent), expires {expires} (") + r"\d+ days\)"
+                      f"O=certwrap tests not sent), expires {expires} (") + \
+        r"\d+ days\) \(file \S+\.pem\)"
     lines = out.splitlines()
     assert len(lines) == 3, out
     assert re.fullmatch(rf"{re.escape(str(conf))}: \[imaps\] accept 127\.0\.0\.1:{p1}, "

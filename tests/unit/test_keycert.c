@@ -19,7 +19,7 @@ leaf_with(const char *san)
 	struct tp_pki p;
 	struct tp_cert_spec spec;
 	struct cs_error err;
-	struct cs_trust trust = { NULL, NULL, false };
+	struct cs_trust trust = { .use_system = false };
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	struct cs_keycert *kc;
 	X509 *leaf;

@@ -535,7 +535,7 @@ static void
 run_case(const struct vcase *c)
 {
 	struct paths p = { tp_path("cert.pem"), NULL, NULL };
-	struct cs_trust trust = { NULL, NULL, false };
+	struct cs_trust trust = { .use_system = false };
 	struct cs_warnings w;
 	struct cs_error err = { "" };
 	struct cs_keycert *kc;
@@ -602,7 +602,7 @@ static void
 test_validate_in_memory(void **state)
 {
 	STACK_OF(X509) *certs = stack_of(pki.inter, pki.leaf);
-	struct cs_trust trust = { tp_write("ca.pem", tp_pem_cert(pki.root)), NULL, false };
+	struct cs_trust trust = { .ca_file = tp_write("ca.pem", tp_pem_cert(pki.root)) };
 	struct cs_error err = { "" };
 	struct cs_keycert *kc;
 
@@ -656,7 +656,7 @@ test_trust_sources_refused(void **state)
 {
 	const char *cert = tp_write("cert.pem", build("k.leaf leaf inter"));
 	const char *missing = tp_path("missing.pem"), *junk = tp_write("junk.pem", "junk\n");
-	struct cs_trust trust = { missing, NULL, false };
+	struct cs_trust trust = { .ca_file = missing };
 	struct cs_error err = { "" };
 
 	assert_null(cs_keycert_load_files(cert, NULL, &trust, TP_NOW, NULL, &err));
@@ -703,7 +703,7 @@ static void
 test_system_store(void **state)
 {
 	const char *cert = tp_write("cert.pem", build("k.leaf leaf inter"));
-	struct cs_trust trust = { NULL, NULL, true };
+	struct cs_trust trust = { .use_system = true };
 	struct cs_error err = { "" };
 
 	assert_null(cs_keycert_load_files(cert, NULL, &trust, TP_NOW, NULL, &err));

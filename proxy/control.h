@@ -1,0 +1,55 @@
+/* control.h: the control socket, certwrapctl's way into the running daemon.
+ *
+ * A unix socket (`control = PATH`, `controlMode`, `controlGroup`). Access is
+ * limited twice: by the socket file's mode and group, and by the peer's
+ * credentials (SO_PEERCRED): root, the daemon's own user and members of
+ * controlGroup are served; anyone else is refused and logged. Each
+ * connection carries one request and one response (ctl/ctlproto.h), read
+ * and written without blocking, bounded in size and in time. */
+#ifndef CERTWRAP_CONTROL_H
+#define CERTWRAP_CONTROL_H
+
+#include <sys/types.h>
+
+#define CONTROL_TIMEOUT_S      10.0       /* to send a request, or read the response */
+#define CONTROL_MAX_CLIENTS    16         /* connections served at once; more wait */
+
+struct config;
+struct ctl_msg;
+struct daemon;
+struct report;
+struct control;
+
+/* Who sent a request. */
+struct control_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* A verb the daemon answers: fills resp (ctl_msg_ok/ctl_msg_error and
+ * results). Runs on the daemon's main loop. */
+typedef void control_verb_fn(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
+    const struct control_peer *peer);
+
+struct control_verb {
+	const char *name;
+	control_verb_fn *run;
+};
+
+/* Opens (or, on reload, re-points) the control socket for cfg on d's loop:
+ * creates the socket file with controlMode and controlGroup, replacing a
+ * stale one but refusing when another daemon answers there. cfg without
+ * `control` closes it. Errors go to rep ("FILE:LINE: control: why"); the
+ * previous socket then stays as it was. 0 or -1. */
+int control_configure(struct control **c, struct daemon *d, const struct config *cfg,
+    struct report *rep);
+
+/* Closes the socket, removes its file, drops pending requests. NULL: no-op. */
+void control_close(struct control *c);
+
+/* The verbs, in control_verbs.c. */
+extern const struct control_verb control_verbs[];
+extern const size_t control_verbs_count;
+
+#endif
