@@ -183,6 +183,8 @@ void cs_keycert_free(struct cs_keycert *kc);       /* NULL is a no-op */
 #define CS_SERIAL_BYTES       16       /* random serials: 127 bits, positive */
 #define CS_SERIAL_HEX_MAX     40       /* RFC 5280: at most 20 octets */
 #define CS_MAX_DAYS           36500
+#define CS_MIN_LIFETIME_S     60       /* a short-lived certificate: a minute at least */
+#define CS_MAX_LIFETIME_S     (CS_MAX_DAYS * 86400u)
 #define CS_DEFAULT_LEAF_DAYS  365
 #define CS_DEFAULT_CA_DAYS    3650
 #define CS_DEFAULT_CRL_DAYS   30
@@ -280,6 +282,8 @@ struct cs_issue_params {
 	const char *const *ip;              /* IPv4 or IPv6 addresses */
 	size_t n_ip;
 	unsigned days;                      /* 0: the store's default */
+	unsigned lifetime_s;                /* instead of days, for short-lived certificates
+	                                       (CS_MIN_LIFETIME_S and up); 0: days */
 	enum cs_key_type key_type;          /* CS_KEY_DEFAULT: the store's default */
 	bool client;                        /* extendedKeyUsage clientAuth as well */
 	const char *passphrase;             /* of the CA key, when it is encrypted */
@@ -304,6 +308,7 @@ struct cs_renew_params {
 	const char *name;
 	bool reuse_key;                     /* keep the key (DANE/TLSA pins); default: new key */
 	unsigned days;                      /* 0: the lifetime the name was issued with */
+	unsigned lifetime_s;                /* instead of days; 0: as issued (days or seconds) */
 	enum cs_key_type key_type;          /* CS_KEY_DEFAULT: the current key's type */
 	const char *passphrase;             /* of the CA key, when it is encrypted */
 	time_t now;

@@ -124,6 +124,7 @@ struct cs_meta {
 	time_t created;
 	enum cs_key_type key_type;
 	unsigned days;                      /* the lifetime asked for */
+	unsigned lifetime_s;                /* in seconds, when not whole days; 0: days */
 	bool client, reused_key;
 	char **dns, **ip;                   /* NULL-terminated, or NULL */
 	size_t n_dns, n_ip;

@@ -10,7 +10,8 @@
  *   extendedKeyUsage  serverAuth (+ clientAuth with `client`)
  *   SKI, AKI          hash of the key; the CA's key identifier
  *   signature         SHA-256 (SHA-384 for a P-384 CA, EdDSA for Ed25519)
- *   validity          now - CS_BACKDATE_S to now + days, never past the CA
+ *   validity          now - CS_BACKDATE_S (a tenth of a short lifetime) to now + days
+ *                     (or lifetime seconds), never past the CA
  *
  * A new version goes through the same steps whether issued or renewed: the
  * key is made before the lock (an RSA 4096 key takes seconds), then, holding
@@ -34,6 +35,7 @@ struct request {
 	char **dns, **ip;                   /* checked and canonical */
 	size_t n_dns, n_ip;
 	unsigned days;
+	unsigned lifetime_s;                /* when set, instead of days */
 	enum cs_key_type key_type;
 	bool client, reused_key;
 	EVP_PKEY *key;
@@ -126,7 +128,8 @@ add_leaf_extensions(X509 *x, const struct cs_ca *ca, const struct request *r,
 static time_t
 leaf_end(const struct cs_ca *ca, const struct request *r, struct cs_warnings *w)
 {
-	time_t end = r->now + (time_t)r->days * SECONDS_PER_DAY, ca_end;
+	time_t end = r->now + (r->lifetime_s ? (time_t)r->lifetime_s
+	    : (time_t)r->days * SECONDS_PER_DAY), ca_end;
 	char when[64];
 
 	if (cs_time_from_asn1(X509_get0_notAfter(ca->cert), &ca_end) == 0 && end > ca_end) {
@@ -142,8 +145,12 @@ static int
 sign_cert(struct certstore *cs, const struct cs_ca *ca, const struct request *r,
     ASN1_INTEGER *serial, struct product *p, struct cs_warnings *w, struct cs_error *err)
 {
+	/* backdated for slow client clocks, but a short-lived certificate by a
+	 * tenth of its life only, or the renewal rule would see it half gone */
+	time_t backdate = r->lifetime_s && r->lifetime_s / 10 < CS_BACKDATE_S
+	    ? (time_t)r->lifetime_s / 10 : CS_BACKDATE_S;
 	struct cs_cert_spec spec = { .issuer = ca->cert, .pubkey = r->key, .serial = serial,
-		.not_before = r->now - CS_BACKDATE_S };
+		.not_before = r->now - backdate };
 	GENERAL_NAMES *sans = cs_san_names(r->dns, r->n_dns, r->ip, r->n_ip);
 	const char *cn = pick_cn(r, err);
 	int rc = -1;
@@ -221,7 +228,8 @@ static int
 make_meta(const struct request *r, struct product *p, struct cs_error *err)
 {
 	struct cs_meta m = { .version = p->version, .previous = p->previous, .origin = r->event,
-		.created = r->now, .key_type = r->key_type, .days = r->days, .client = r->client,
+		.created = r->now, .key_type = r->key_type, .days = r->days,
+		.lifetime_s = r->lifetime_s, .client = r->client,
 		.reused_key = r->reused_key, .dns = r->dns, .ip = r->ip, .n_dns = r->n_dns,
 		.n_ip = r->n_ip };
 
@@ -322,6 +330,16 @@ check_days(const char *name, unsigned days, struct cs_error *err)
 	return -1;
 }
 
+static int
+check_lifetime(const char *name, unsigned lifetime_s, struct cs_error *err)
+{
+	if (lifetime_s == 0 || (lifetime_s >= CS_MIN_LIFETIME_S && lifetime_s <= CS_MAX_LIFETIME_S))
+		return 0;
+	cs_error_set(err, "%s: a lifetime of %u seconds is not from %d seconds to %d days", name,
+	    lifetime_s, CS_MIN_LIFETIME_S, CS_MAX_DAYS);
+	return -1;
+}
+
 int
 certstore_issue(struct certstore *cs, const struct cs_issue_params *ip,
     struct cs_change *out, struct cs_warnings *w, struct cs_error *err)
@@ -333,6 +351,7 @@ certstore_issue(struct certstore *cs, const struct cs_issue_params *ip,
 	if (w != NULL)
 		w->count = 0;
 	r.days = ip->days != 0 ? ip->days : cs->conf.days;
+	r.lifetime_s = ip->lifetime_s;
 	r.key_type = ip->key_type != CS_KEY_DEFAULT ? ip->key_type : cs->conf.key_type;
 	if (!cs_name_is_valid(ip->name)) {
 		cs_error_set(err, "\"%.80s\" is not a valid certificate name: use letters, digits, "
@@ -346,6 +365,7 @@ certstore_issue(struct certstore *cs, const struct cs_issue_params *ip,
 		return -1;
 	}
 	if (check_days(ip->name, r.days, err) == -1 ||
+	    check_lifetime(ip->name, r.lifetime_s, err) == -1 ||
 	    cs_san_dns_check(ip->dns, ip->n_dns, &r.dns, &r.n_dns, err) == -1 ||
 	    cs_san_ip_check(ip->ip, ip->n_ip, &r.ip, &r.n_ip, err) == -1 ||
 	    (r.key = cs_key_generate(r.key_type, err)) == NULL)
@@ -375,9 +395,12 @@ renew_request(struct certstore *cs, const struct cs_renew_params *rp, struct req
 	m.dns = m.ip = NULL;
 	r->client = m.client;
 	r->days = rp->days != 0 ? rp->days : m.days;
+	/* the lifetime asked now, or as issued when no days are asked either */
+	r->lifetime_s = rp->lifetime_s != 0 ? rp->lifetime_s : rp->days != 0 ? 0 : m.lifetime_s;
 	r->key_type = rp->key_type != CS_KEY_DEFAULT ? rp->key_type : m.key_type;
 	cs_meta_clear(&m);
-	if (check_days(rp->name, r->days, err) == -1)
+	if (check_days(rp->name, r->days, err) == -1 ||
+	    check_lifetime(rp->name, r->lifetime_s, err) == -1)
 		return -1;
 	if (!rp->reuse_key)
 		return (r->key = cs_key_generate(r->key_type, err)) != NULL ? 0 : -1;

@@ -33,10 +33,13 @@
 #define META_TIME_FMT   "%Y-%m-%dT%H:%M:%SZ"
 
 enum field { F_FORMAT, F_NAME, F_VERSION, F_PREVIOUS, F_SERIAL, F_ORIGIN, F_CREATED,
-	F_KEY_TYPE, F_DAYS, F_CLIENT, F_REUSED_KEY, F_DNS, F_IP, F_COUNT };
+	F_KEY_TYPE, F_DAYS, F_CLIENT, F_REUSED_KEY, F_DNS, F_IP, F_LIFETIME, F_COUNT };
 
+/* lifetime (seconds, for lifetimes that are not whole days) is optional:
+ * versions written before it existed have days only */
 static const char *const field_names[F_COUNT] = { "format", "name", "version", "previous",
-	"serial", "origin", "created", "key_type", "days", "client", "reused_key", "dns", "ip" };
+	"serial", "origin", "created", "key_type", "days", "client", "reused_key", "dns", "ip",
+	"lifetime" };
 
 struct parser {
 	const char *file;
@@ -160,6 +163,8 @@ field_set(struct parser *p, enum field f, const char *v)
 	case F_REUSED_KEY: return parse_bool(p, "reused_key", v, &m->reused_key);
 	case F_DNS: return add_name(p, &p->dns, &m->n_dns, v);
 	case F_IP: return add_name(p, &p->ip, &m->n_ip, v);
+	case F_LIFETIME:
+		return parse_unsigned(p, "lifetime", v, CS_MAX_LIFETIME_S, &m->lifetime_s);
 	case F_COUNT: break;
 	}
 	return -1;
@@ -287,6 +292,8 @@ cs_meta_format(const struct cs_meta *m)
 	    m->reused_key ? "yes" : "no");
 	put_names(f, "dns", m->dns, m->n_dns);
 	put_names(f, "ip", m->ip, m->n_ip);
+	if (m->lifetime_s != 0)
+		fprintf(f, "lifetime %u\n", m->lifetime_s);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

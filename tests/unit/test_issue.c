@@ -360,6 +360,39 @@ test_renew_due(void **state)
 	}
 }
 
+/* A short-lived certificate: minutes, backdated by a tenth of its life,
+ * renewed with the same lifetime, due at half of it. */
+static void
+test_short_lifetime(void **state)
+{
+	const char *dns[] = { "short.example.com" };
+	struct cs_issue_params p = { .name = "short", .dns = dns, .n_dns = 1, .lifetime_s = 300,
+		.now = TP_NOW };
+	struct cs_renew_params rp = { .name = "short", .now = TP_NOW + 200 };
+	struct cs_change ch;
+	struct cs_error err = { "" };
+	X509 *x;
+	time_t at;
+	bool due;
+
+	assert_int_equal(certstore_issue(cs, &p, &ch, NULL, &err), 0);
+	x = ts_cert(ch.paths.cert);
+	assert_int_equal(asn1_time(X509_get0_notBefore(x)), TP_NOW - 30);
+	assert_int_equal(asn1_time(X509_get0_notAfter(x)), TP_NOW + 300);
+	assert_int_equal(certstore_renew_due(cs, "short", 0, TP_NOW, &due, &at, &err), 0);
+	assert_int_equal(at, TP_NOW + 135);           /* half of 330 s left */
+	assert_int_equal(certstore_renew(cs, &rp, &ch, NULL, &err), 0);
+	x = ts_cert(ch.paths.cert);
+	assert_int_equal(asn1_time(X509_get0_notAfter(x)), TP_NOW + 200 + 300);
+	assert_true(strstr(ts_read(ch.paths.meta), "\nlifetime 300\n") != NULL);
+
+	p.name = "tooshort";
+	p.lifetime_s = 59;
+	assert_int_equal(certstore_issue(cs, &p, &ch, NULL, &err), -1);
+	assert_string_equal(err.msg, "tooshort: a lifetime of 59 seconds is not from 60 seconds "
+	    "to 36500 days");
+}
+
 static int
 setup(void **state)
 {
@@ -388,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_renew),
 		cmocka_unit_test(test_renew_key_types),
 		cmocka_unit_test(test_renew_due),
+		cmocka_unit_test(test_short_lifetime),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
