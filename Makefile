@@ -42,8 +42,9 @@ LDLIBS_ALL = $(PKG_LIBS) $(LIBEV) -lpthread
 
 CERTSTORE_SRC = $(wildcard certstore/*.c)
 PROXY_SRC     = $(filter-out proxy/main.c,$(wildcard proxy/*.c))
-CTLPROTO_SRC  = $(wildcard ctl/ctlproto.c)
-CTL_SRC       = $(filter-out ctl/main.c $(CTLPROTO_SRC),$(wildcard ctl/*.c))
+# the control protocol and the store verbs' executor: in both binaries
+CTLSHARED_SRC = $(wildcard ctl/ctlproto.c ctl/ctlstore.c)
+CTL_SRC       = $(filter-out ctl/main.c $(CTLSHARED_SRC),$(wildcard ctl/*.c))
 UNIT_SRC      = $(wildcard tests/unit/test_*.c)
 UNIT_HELPERS  = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))   # shared by all unit tests
 FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
@@ -97,12 +98,12 @@ $(LIBCERTSTORE): $(call obj,$(CERTSTORE_SRC))
 	@mkdir -p $(@D)
 	@rm -f $@ && ar rcs $@ $^
 
-$(LIBPROXY): $(call obj,$(PROXY_SRC) $(CTLPROTO_SRC))
+$(LIBPROXY): $(call obj,$(PROXY_SRC) $(CTLSHARED_SRC))
 	@echo "  AR      $@"
 	@mkdir -p $(@D)
 	@rm -f $@ && ar rcs $@ $^
 
-$(LIBCTL): $(call obj,$(CTL_SRC) $(CTLPROTO_SRC))
+$(LIBCTL): $(call obj,$(CTL_SRC) $(CTLSHARED_SRC))
 	@echo "  AR      $@"
 	@mkdir -p $(@D)
 	@rm -f $@ && ar rcs $@ $^

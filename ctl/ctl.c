@@ -35,8 +35,8 @@ ctl_usage_error(struct ctl *c, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', c->err);
 	if (c->verb == NULL) {
-		fputs("usage: certwrapctl [--store DIR] VERB [ARGS...] (certwrapctl --help lists "
-		    "the verbs)\n", c->err);
+		fputs("usage: certwrapctl [--store DIR | -s SOCKET] VERB [ARGS...] (certwrapctl "
+		    "--help lists the verbs)\n", c->err);
 		return CTL_USAGE;
 	}
 	/* the verb's own synopsis: "ca init" is found from its two words */
@@ -49,7 +49,8 @@ ctl_usage_error(struct ctl *c, const char *fmt, ...)
 			break;
 		}
 	if ((v = verbs_find(words[1] != NULL ? 2 : 1, words, &n)) != NULL)
-		fprintf(c->err, "usage: certwrapctl [--store DIR] %s %s\n", v->name, v->synopsis);
+		fprintf(c->err, "usage: certwrapctl %s %s %s\n", verbs_target_synopsis(v), v->name,
+		    v->synopsis);
 	return CTL_USAGE;
 }
 

@@ -8,15 +8,18 @@
 #include <time.h>
 
 #include "certstore/certstore.h"
+#include "ctl/ctlproto.h"
+#include "ctl/ctlstore.h"
 
 #define CTL_DEFAULT_STORE   "/var/lib/certwrap"
 #define CTL_STORE_ENV       "CERTWRAP_STORE"
 #define CTL_MAX_POSITIONAL  4
 #define CTL_MAX_OPTIONS     16
 #define CTL_MAX_LIST        CS_MAX_SANS     /* values of one repeated option */
-#define CTL_PASSPHRASE_MAX  1024
+#define CTL_PASSPHRASE_MAX  CTLSTORE_PASSPHRASE_MAX
 
-/* Exit statuses: 0 done, 1 failed (the message says why), 2 usage error. */
+/* Exit statuses: 0 done, 1 failed (the message says why), 2 usage error.
+ * check exits with the Nagios codes its response carries (3: unknown). */
 enum ctl_exit { CTL_OK = 0, CTL_FAILED = 1, CTL_USAGE = 2 };
 
 /* --- args.c: a verb's arguments, parsed by its table row --------------------------------- */
@@ -59,12 +62,18 @@ const char *args_suggest(const char *word, const char *const *candidates);
 
 /* --- the run of one verb ------------------------------------------------------------------ */
 
+/* Where a verb runs: the store in-process, or certwrapd over its socket. */
+enum ctl_target { TARGET_STORE, TARGET_DAEMON };
+
 struct ctl {
-	const char *store_dir;
-	struct certstore *cs;               /* opened by main for verbs that need a store */
+	enum ctl_target target;
+	const char *store_dir;              /* TARGET_STORE */
+	const char *socket_path;            /* TARGET_DAEMON */
+	bool store_given, socket_given;     /* --store, -s on the command line */
 	FILE *out, *err;
 	time_t now;
 	const char *verb;                   /* for messages: "issue" */
+	bool json;                          /* --json */
 };
 
 /* Prints "certwrapctl: MESSAGE" on stderr; returns CTL_FAILED. */
@@ -75,6 +84,26 @@ void ctl_warnings(struct ctl *c, const struct cs_warnings *w);
 
 /* --- verbs.c: the table --------------------------------------------------------------------- */
 
+enum verb_kind {
+	VERB_STORE,                         /* a request: to the store here, or to certwrapd */
+	VERB_LOCAL,                         /* works on a store directory itself (ca init) */
+	VERB_DAEMON,                        /* a request only certwrapd answers (status) */
+};
+
+/* A response split into what comes before the records and the records. */
+struct out_record {
+	const struct ctl_field *f;          /* fields of the message, without the "-" */
+	size_t n;
+};
+
+struct out_response {
+	bool ok;                            /* status ok */
+	const char *message;                /* "" when none */
+	struct out_record head;             /* status, message, warnings, header fields */
+	struct out_record *rec;
+	size_t n_rec;
+};
+
 struct verb {
 	const char *name;                   /* "issue", "ca init" */
 	const char *synopsis;               /* after the name */
@@ -82,14 +111,21 @@ struct verb {
 	const struct opt_spec *opts;
 	const char *pos_name;               /* "NAME", or NULL when it takes none */
 	size_t min_pos, max_pos;
-	bool needs_store;                   /* opened before run (ca init makes one) */
+	enum verb_kind kind;
+	/* VERB_LOCAL: does everything; returns the exit status */
 	int (*run)(struct ctl *c, const struct args *a);
+	/* otherwise: the request from the arguments (CTL_OK, or the exit status
+	 * of a failure it printed), then the response shown; the exit status */
+	int (*build)(struct ctl *c, const struct args *a, struct ctl_msg *req);
+	int (*render)(struct ctl *c, const struct args *a, const struct out_response *r);
 };
 
 /* The verb argv starts with ("ca", "init" for two-word verbs); *words gets
  * how many words it took. NULL when none matches. */
 const struct verb *verbs_find(int argc, char **argv, int *words);
 void verbs_usage(FILE *f);                     /* every verb, one line each */
+/* "[--store DIR | -s SOCKET]", "[--store DIR]" or "[-s SOCKET]" */
+const char *verbs_target_synopsis(const struct verb *v);
 void verbs_help(FILE *f, const struct verb *v);
 /* Close names for "did you mean". */
 const char *verbs_suggest(const char *word);
@@ -121,6 +157,32 @@ void out_date(time_t t, char *buf, size_t len);
 void out_openssl_time(time_t t, char *buf, size_t len);
 /* One certificate, as list --json and show --json give it. */
 void out_json_cert(FILE *f, const struct cs_cert_info *i, const char *indent);
+
+/* Splits a response (ctlstore.h: header, then records that start with
+ * `record` and end with "-"). -1 when it has no status or memory ran out. */
+int out_response_split(const struct ctl_msg *m, struct out_response *r);
+void out_response_free(struct out_response *r);
+/* The first value of name in r, or NULL. */
+const char *out_field(const struct out_record *r, const char *name);
+/* A number field; def when absent or not a number. */
+long out_field_long(const struct out_record *r, const char *name, long def);
+/* A time field (ISO 8601); 0 when absent or malformed. */
+time_t out_field_time(const struct out_record *r, const char *name);
+/* Rebuilds what a `certificate` record says; clear with cs_cert_info_clear.
+ * -1 when out of memory. */
+int out_cert_info(const struct out_record *r, struct cs_cert_info *i, struct cs_paths *p);
+/* Each warning of the response as "certwrapctl: warning: ..." on f. */
+void out_warnings(const struct out_response *r, FILE *f);
+/* Any response for people: the message, header fields as "name: value",
+ * records as aligned tables (one per kind) or, when they do not fit one,
+ * as blocks of "name  value" lines. Fields it does not know are shown. */
+void out_generic(const struct out_response *r, FILE *f);
+/* One record as "name  value" lines. */
+void out_record_print(const struct out_record *r, FILE *f);
+/* Any response as one JSON object: status, message, warnings, header
+ * fields, "records": [...]; numbers and booleans typed by field name,
+ * repeated fields as arrays. */
+void out_json_response(const struct out_response *r, FILE *f);
 
 /* --- passphrase.c ----------------------------------------------------------------------------------- */
 

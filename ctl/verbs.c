@@ -1,17 +1,76 @@
 /* verbs.c: certwrapctl's verbs, one table row each (name, arguments,
- * help, handler: relayctl's token table idea), and their handlers. A
- * handler turns arguments into one certstore call and prints its result;
- * every rule lives in the library, so the daemon's control socket will give
- * the same answers. */
+ * help, handlers: relayctl's token table idea). A store verb is two
+ * handlers: build turns the arguments into a request (ctl/ctlstore.h) and
+ * render shows the response. Between them main.c runs the request on the
+ * store in-process or sends it to certwrapd, so both give the same answers;
+ * every rule lives in the library. Only ca init works on a directory
+ * itself, since it makes the store. */
 #include "ctl/ctl.h"
+#include "ctl/client.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SECONDS_PER_DAY 86400L
 
-/* --- shared by the handlers ----------------------------------------------------------------- */
+/* --- building requests ------------------------------------------------------------------------ */
+
+/* A request being built; one out-of-memory check at the end. */
+struct reqb {
+	struct ctl_msg *m;
+	bool oom;
+};
+
+static void
+rq(struct reqb *b, const char *name, const char *value)
+{
+	if (value != NULL && ctl_msg_add_str(b->m, name, value) == -1)
+		b->oom = true;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+rqf(struct reqb *b, const char *name, const char *fmt, ...)
+{
+	char buf[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rq(b, name, buf);
+}
+
+static void
+rq_list(struct reqb *b, const struct args *a, const char *opt, const char *name)
+{
+	size_t n;
+	const char *const *v = args_list(a, opt, &n);
+
+	for (size_t i = 0; i < n; i++)
+		rq(b, name, v[i]);
+}
+
+static int
+rq_done(struct ctl *c, struct reqb *b)
+{
+	return b->oom ? ctl_fail(c, "out of memory") : CTL_OK;
+}
+
+/* The passphrase of --passphrase-file or --passphrase-prompt, if any, as a
+ * field (main.c wipes it once the request is done). */
+static int
+rq_passphrase(struct ctl *c, const struct args *a, bool confirm, struct reqb *b)
+{
+	char *pass = NULL;
+	int rc = passphrase_get(c, a, confirm, &pass);
+
+	if (rc == CTL_OK && pass != NULL)
+		rq(b, "passphrase", pass);
+	passphrase_free(pass);
+	return rc;
+}
 
 /* "N" days, 1..CS_MAX_DAYS; 0 when absent. -1 after a usage message. */
 static int
@@ -37,7 +96,7 @@ parse_days(struct ctl *c, const struct args *a, unsigned *days)
 
 /* "30d", "12h", "2w", "3600s" (a bare number is days) in seconds. */
 static int
-parse_before(struct ctl *c, const char *v, long *seconds)
+parse_duration(struct ctl *c, const char *opt, const char *v, long *seconds)
 {
 	char *end;
 	unsigned long n;
@@ -49,8 +108,8 @@ parse_before(struct ctl *c, const char *v, long *seconds)
 	    3600 : strcmp(end, "w") == 0 ? 7 * SECONDS_PER_DAY : strcmp(end, "s") == 0 ? 1 : 0;
 	if (v[0] < '0' || v[0] > '9' || errno != 0 || unit == 0 || n < 1 ||
 	    n > (unsigned long)CS_MAX_DAYS * SECONDS_PER_DAY / (unsigned long)unit) {
-		ctl_usage_error(c, "--before: expected a duration such as 30d, 12h or 2w, got "
-		    "\"%.32s\"", v);
+		ctl_usage_error(c, "%s: expected a duration such as 30d, 12h or 2w, got \"%.32s\"",
+		    opt, v);
 		return -1;
 	}
 	*seconds = (long)n * unit;
@@ -71,52 +130,358 @@ parse_key_type(struct ctl *c, const struct args *a, enum cs_key_type *type)
 	return 0;
 }
 
+/* --days and --key-type, checked here (a usage error) and sent as given. */
+static int
+rq_days_key_type(struct ctl *c, const struct args *a, struct reqb *b)
+{
+	enum cs_key_type type;
+	unsigned days;
+
+	if (parse_days(c, a, &days) == -1 || parse_key_type(c, a, &type) == -1)
+		return CTL_USAGE;
+	if (days != 0)
+		rqf(b, "days", "%u", days);
+	if (type != CS_KEY_DEFAULT)
+		rq(b, "key_type", cs_key_type_name(type));
+	return CTL_OK;
+}
+
+/* --- showing responses ---------------------------------------------------------------------------- */
+
 static void
-print_expiry(struct ctl *c, time_t not_after)
+print_expiry(struct ctl *c, time_t not_after, long days)
 {
 	char date[32];
 
 	out_date(not_after, date, sizeof(date));
-	fprintf(c->out, "expires %s (%ld days)", date, cs_days_until(not_after, c->now));
+	fprintf(c->out, "expires %s (%ld days)", date, days);
 }
 
-/* The hook after a change of current: its result either way, loudly. */
-static int
-run_hook(struct ctl *c, const struct cs_change *ch)
+static const char *
+done_word(const char *event)
 {
-	struct cs_hook_result r;
-	struct cs_error err;
-	int rc = certstore_hook_run(c->cs, ch, &r, &err);
+	static const char *const words[][2] = { { "issue", "issued" }, { "renew", "renewed" },
+		{ "rollback", "rolled back" }, { "import", "imported" } };
 
-	if (!r.ran)
-		return CTL_OK;
-	if (rc == 0) {
-		fprintf(c->out, "%s\n", r.summary);
-		if (r.output[0] != '\0')
-			fprintf(c->out, "%s%s", r.output,
-			    r.output[strlen(r.output) - 1] == '\n' ? "" : "\n");
-		return CTL_OK;
-	}
-	fprintf(c->err, "certwrapctl: %s\n", r.summary);
-	if (r.output[0] != '\0')
-		fprintf(c->err, "%s%s", r.output, r.output[strlen(r.output) - 1] == '\n' ? "" : "\n");
-	return ctl_fail(c, "%s", err.msg);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (event != NULL && strcmp(event, words[i][0]) == 0)
+			return words[i][1];
+	return event != NULL ? event : "changed";
 }
 
-static int
-report_change(struct ctl *c, const struct cs_change *ch, const char *done)
+static const char *
+field_or(const struct out_record *r, const char *name, const char *def)
 {
-	fprintf(c->out, "%s: %s: version %u is current", ch->name, done, ch->version);
-	if (ch->previous != 0)
-		fprintf(c->out, " (was %u)", ch->previous);
-	fprintf(c->out, ", serial %s, ", ch->serial);
-	print_expiry(c, ch->not_after);
+	const char *v = out_field(r, name);
+
+	return v != NULL ? v : def;
+}
+
+static void
+print_change(struct ctl *c, const struct out_record *r)
+{
+	long previous = out_field_long(r, "previous", 0);
+
+	fprintf(c->out, "%s: %s: version %ld is current", field_or(r, "name", "?"),
+	    done_word(out_field(r, "event")), out_field_long(r, "version", 0));
+	if (previous != 0)
+		fprintf(c->out, " (was %ld)", previous);
+	fprintf(c->out, ", serial %s, ", field_or(r, "serial", "?"));
+	print_expiry(c, out_field_time(r, "not_after"), out_field_long(r, "days_left", 0));
 	fprintf(c->out, "\n  key        %s\n  cert       %s\n  chain      %s\n  fullchain  %s\n",
-	    ch->paths.key, ch->paths.cert, ch->paths.chain, ch->paths.fullchain);
-	return run_hook(c, ch);
+	    field_or(r, "file.key", "?"), field_or(r, "file.cert", "?"),
+	    field_or(r, "file.chain", "?"), field_or(r, "file.fullchain", "?"));
 }
 
-/* --- ca init ------------------------------------------------------------------------------------ */
+static bool
+kind_is(const struct out_record *r, const char *kind)
+{
+	const char *k = out_field(r, "record");
+
+	return k != NULL && strcmp(k, kind) == 0;
+}
+
+/* A record no renderer here knows: shown as it came. */
+static void
+print_other(struct ctl *c, const struct out_record *r)
+{
+	out_record_print(r, c->out);
+}
+
+/* A failed record on stderr, as a failure of one name. */
+static void
+print_failed(struct ctl *c, const struct out_record *r)
+{
+	fprintf(c->err, "certwrapctl: %s\n", field_or(r, "error", "failed"));
+}
+
+/* The end of every render: an error response fails with its message. */
+static int
+finish(struct ctl *c, const struct out_response *r)
+{
+	return r->ok ? CTL_OK : ctl_fail(c, "%s", r->message[0] ? r->message : "failed");
+}
+
+/* issue, renew, rollback (and every verb that changes a current). */
+static int
+render_changes(struct ctl *c, const struct args *a, const struct out_response *r)
+{
+	char date[32];
+
+	out_warnings(r, c->err);
+	if (c->json) {
+		out_json_response(r, c->out);
+		return finish(c, r);
+	}
+	for (size_t k = 0; k < r->n_rec; k++) {
+		const struct out_record *rec = &r->rec[k];
+
+		if (kind_is(rec, "change")) {
+			print_change(c, rec);
+		} else if (kind_is(rec, "not-due")) {
+			out_date(out_field_time(rec, "due_at"), date, sizeof(date));
+			fprintf(c->out, "%s: not due until %s\n", field_or(rec, "name", "?"), date);
+		} else if (kind_is(rec, "failed")) {
+			print_failed(c, rec);
+		} else {
+			print_other(c, rec);
+		}
+	}
+	return finish(c, r);
+}
+
+/* Any verb: what the response says, as it says it. */
+static int
+render_generic(struct ctl *c, const struct args *a, const struct out_response *r)
+{
+	out_warnings(r, c->err);
+	if (c->json)
+		out_json_response(r, c->out);
+	else
+		out_generic(r, c->out);
+	return finish(c, r);
+}
+
+/* --- issue, renew, rollback ----------------------------------------------------------------------- */
+
+static int
+build_issue(struct ctl *c, const struct args *a, struct ctl_msg *req)
+{
+	struct reqb b = { req, false };
+	size_t n_dns, n_ip;
+	int rc;
+
+	args_list(a, "--dns", &n_dns);
+	args_list(a, "--ip", &n_ip);
+	if (n_dns + n_ip == 0)
+		return ctl_usage_error(c, "give at least one --dns HOST or --ip ADDR");
+	rq(&b, "verb", "issue");
+	rq(&b, "name", a->pos[0]);
+	rq_list(&b, a, "--dns", "dns");
+	rq_list(&b, a, "--ip", "ip");
+	if (args_flag(a, "--client"))
+		rq(&b, "client", "yes");
+	if ((rc = rq_days_key_type(c, a, &b)) != CTL_OK ||
+	    (rc = rq_passphrase(c, a, false, &b)) != CTL_OK)
+		return rc;
+	return rq_done(c, &b);
+}
+
+static int
+build_renew(struct ctl *c, const struct args *a, struct ctl_msg *req)
+{
+	struct reqb b = { req, false };
+	const char *before = args_value(a, "--before");
+	bool all = args_flag(a, "--all");
+	long before_s = 0;
+	int rc;
+
+	if (all == (a->n_pos == 1))
+		return ctl_usage_error(c, "give either a NAME or --all");
+	rq(&b, "verb", "renew");
+	rq(&b, all ? "all" : "name", all ? "yes" : a->pos[0]);
+	if (args_flag(a, "--reuse-key"))
+		rq(&b, "reuse_key", "yes");
+	if (before != NULL) {
+		if (parse_duration(c, "--before", before, &before_s) == -1)
+			return CTL_USAGE;
+		rqf(&b, "before", "%ld", before_s);
+	}
+	if ((rc = rq_days_key_type(c, a, &b)) != CTL_OK ||
+	    (rc = rq_passphrase(c, a, false, &b)) != CTL_OK)
+		return rc;
+	return rq_done(c, &b);
+}
+
+static int
+build_rollback(struct ctl *c, const struct args *a, struct ctl_msg *req)
+{
+	struct reqb b = { req, false };
+
+	rq(&b, "verb", "rollback");
+	rq(&b, "name", a->pos[0]);
+	return rq_done(c, &b);
+}
+
+/* --- list and show --------------------------------------------------------------------------------- */
+
+static void
+join_sans(const struct cs_cert_info *i, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < i->n_sans && used < len; k++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? ", " : "", i->sans[k]);
+}
+
+static int
+list_row(struct ctl *c, struct out_table *t, const struct cs_cert_info *i)
+{
+	char version[16], days[24], date[32], sans[2048];
+	const char *cells[8];
+
+	snprintf(version, sizeof(version), "%u", i->version);
+	snprintf(days, sizeof(days), "%ld", i->days_left);
+	out_date(i->not_after, date, sizeof(date));
+	join_sans(i, sans, sizeof(sans));
+	cells[0] = i->name;
+	cells[1] = version;
+	cells[2] = i->serial[0] ? i->serial : "-";
+	cells[3] = i->not_after ? date : "-";
+	cells[4] = i->not_after ? days : "-";
+	cells[5] = cs_status_name(i->status);
+	cells[6] = i->issuer[0] ? i->issuer : "-";
+	cells[7] = sans[0] ? sans : "-";
+	return out_table_row(t, cells) == 0 ? 0 : ctl_fail(c, "out of memory");
+}
+
+static int
+build_list(struct ctl *c, const struct args *a, struct ctl_msg *req)
+{
+	struct reqb b = { req, false };
+
+	rq(&b, "verb", "list");
+	return rq_done(c, &b);
+}
+
+static int
+render_list(struct ctl *c, const struct args *a, const struct out_response *r)
+{
+	static const char *const head[] = { "NAME", "VERSION", "SERIAL", "NOT AFTER", "DAYS",
+		"STATUS", "ISSUER", "SANS" };
+	struct out_table t;
+	struct cs_cert_info i;
+	struct cs_paths p;
+	int rc = CTL_OK;
+	size_t n = 0;
+
+	out_warnings(r, c->err);
+	out_table_init(&t, 8, head);
+	if (c->json)
+		fputs("[", c->out);
+	for (size_t k = 0; k < r->n_rec; k++) {
+		if (kind_is(&r->rec[k], "failed")) {
+			print_failed(c, &r->rec[k]);
+			continue;
+		}
+		if (!kind_is(&r->rec[k], "certificate"))
+			continue;
+		if (out_cert_info(&r->rec[k], &i, &p) == -1) {
+			rc = ctl_fail(c, "out of memory");
+			continue;
+		}
+		if (c->json) {
+			fputs(n++ ? ",\n" : "\n", c->out);
+			out_json_cert(c->out, &i, "  ");
+		} else if (list_row(c, &t, &i) != 0) {
+			rc = CTL_FAILED;
+		}
+		cs_cert_info_clear(&i);
+	}
+	if (c->json)
+		fputs(n ? "\n]\n" : "]\n", c->out);
+	else if (t.n_rows > 0)
+		out_table_print(&t, c->out);
+	else if (r->ok)
+		fprintf(c->out, "%s\n", r->message);
+	out_table_free(&t);
+	return rc != CTL_OK ? rc : finish(c, r);
+}
+
+static int
+build_show(struct ctl *c, const struct args *a, struct ctl_msg *req)
+{
+	struct reqb b = { req, false };
+	const char *v = args_value(a, "--version");
+	char *end;
+	unsigned long n = 0;
+
+	if (v != NULL) {
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (v[0] < '1' || v[0] > '9' || errno != 0 || *end != '\0' || n > CS_MAX_VERSION)
+			return ctl_usage_error(c, "--version: expected a version number, got "
+			    "\"%.32s\"", v);
+	}
+	rq(&b, "verb", "show");
+	rq(&b, "name", a->pos[0]);
+	if (n != 0)
+		rqf(&b, "version", "%lu", n);
+	return rq_done(c, &b);
+}
+
+static void
+show_text(struct ctl *c, const struct cs_cert_info *i, const struct cs_paths *p)
+{
+	char nb[48], na[48], ra[32], sans[2048];
+
+	out_openssl_time(i->not_before, nb, sizeof(nb));
+	out_openssl_time(i->not_after, na, sizeof(na));
+	out_date(i->renew_at, ra, sizeof(ra));
+	join_sans(i, sans, sizeof(sans));
+	fprintf(c->out, "name=%s\nversion=%u (%s, %u version%s)\n", i->name, i->version,
+	    i->current ? "current" : "not current", i->n_versions, i->n_versions == 1 ? "" : "s");
+	fprintf(c->out, "subject=%s\nissuer=%s\nnotBefore=%s\nnotAfter=%s\n"
+	    "sha256 Fingerprint=%s\nserial=%s\n", i->subject_openssl, i->issuer_openssl, nb, na,
+	    i->fingerprint, i->serial);
+	fprintf(c->out, "SANs=%s\nkey=%s\nusage=serverAuth%s\nstatus=%s", sans, i->key,
+	    i->client ? ", clientAuth" : "", cs_status_name(i->status));
+	if (i->status == CS_STATUS_VALID || i->status == CS_STATUS_DUE)
+		fprintf(c->out, " (%ld days left, renewal due %s)", i->days_left, ra);
+	fprintf(c->out, "%s%s\nchain:\n  0 s:%s\n    i:%s\n", i->problem[0] ? ": " : "",
+	    i->problem, i->subject, i->issuer);
+	for (size_t k = 0; k < i->n_chain; k++)
+		fprintf(c->out, "  %zu s:%s\n    i:%s\n", k + 1, i->chain[k].subject,
+		    i->chain[k].issuer);
+	fprintf(c->out, "files:\n  key        %s\n  cert       %s\n  chain      %s\n"
+	    "  fullchain  %s\n  csr        %s\n", p->key, p->cert, p->chain, p->fullchain, p->csr);
+}
+
+static int
+render_show(struct ctl *c, const struct args *a, const struct out_response *r)
+{
+	struct cs_cert_info i;
+	struct cs_paths p;
+
+	out_warnings(r, c->err);
+	for (size_t k = 0; k < r->n_rec; k++) {
+		if (!kind_is(&r->rec[k], "certificate"))
+			continue;
+		if (out_cert_info(&r->rec[k], &i, &p) == -1)
+			return ctl_fail(c, "out of memory");
+		if (c->json) {
+			out_json_cert(c->out, &i, "");
+			fputc('\n', c->out);
+		} else {
+			show_text(c, &i, &p);
+		}
+		cs_cert_info_clear(&i);
+	}
+	return finish(c, r);
+}
+
+/* --- ca init: makes the store, so it works on the directory itself ---------------------------------- */
 
 static void
 print_ca(struct ctl *c, struct certstore *cs, enum cs_ca_role role, const char *label)
@@ -129,7 +494,7 @@ print_ca(struct ctl *c, struct certstore *cs, enum cs_ca_role role, const char *
 		return;
 	}
 	fprintf(c->out, "  %-13s %s, %s, ", label, i.subject, i.key);
-	print_expiry(c, i.not_after);
+	print_expiry(c, i.not_after, cs_days_until(i.not_after, c->now));
 	fputc('\n', c->out);
 	cs_cert_info_clear(&i);
 }
@@ -169,318 +534,161 @@ run_ca_init(struct ctl *c, const struct args *a)
 	return CTL_OK;
 }
 
-/* --- issue, renew, rollback ----------------------------------------------------------------------- */
+/* --- certwrapd's own verbs: status, stats, reload, swap --------------------------------------------- */
 
 static int
-run_issue(struct ctl *c, const struct args *a)
+build_status(struct ctl *c, const struct args *a, struct ctl_msg *req)
 {
-	struct cs_issue_params p = { .name = a->pos[0], .client = args_flag(a, "--client"),
-		.now = c->now };
-	struct cs_change ch;
-	struct cs_warnings w = { 0 };
-	struct cs_error err;
-	char *pass = NULL;
-	int rc;
+	struct reqb b = { req, false };
 
-	p.dns = args_list(a, "--dns", &p.n_dns);
-	p.ip = args_list(a, "--ip", &p.n_ip);
-	if (p.n_dns + p.n_ip == 0)
-		return ctl_usage_error(c, "give at least one --dns HOST or --ip ADDR");
-	if (parse_days(c, a, &p.days) == -1 || parse_key_type(c, a, &p.key_type) == -1)
-		return CTL_USAGE;
-	if ((rc = passphrase_get(c, a, false, &pass)) != CTL_OK)
-		return rc;
-	p.passphrase = pass;
-	rc = certstore_issue(c->cs, &p, &ch, &w, &err);
-	passphrase_free(pass);
-	ctl_warnings(c, &w);
-	if (rc == -1)
-		return ctl_fail(c, "%s", err.msg);
-	return report_change(c, &ch, "issued");
+	rq(&b, "verb", "status");
+	return rq_done(c, &b);
 }
 
 static int
-renew_one(struct ctl *c, const char *name, const struct cs_renew_params *base, long before_s,
-    bool check_due)
+build_stats(struct ctl *c, const struct args *a, struct ctl_msg *req)
 {
-	struct cs_renew_params p = *base;
-	struct cs_change ch;
-	struct cs_warnings w = { 0 };
-	struct cs_error err;
-	char date[32];
-	time_t due_at;
-	bool due;
+	struct reqb b = { req, false };
 
-	p.name = name;
-	if (check_due) {
-		if (certstore_renew_due(c->cs, name, before_s, c->now, &due, &due_at, &err) == -1)
-			return ctl_fail(c, "%s", err.msg);
-		if (!due) {
-			out_date(due_at, date, sizeof(date));
-			fprintf(c->out, "%s: not due until %s\n", name, date);
-			return CTL_OK;
-		}
-	}
-	if (certstore_renew(c->cs, &p, &ch, &w, &err) == -1) {
-		ctl_warnings(c, &w);
-		return ctl_fail(c, "%s", err.msg);
-	}
-	ctl_warnings(c, &w);
-	return report_change(c, &ch, "renewed");
+	rq(&b, "verb", "stats");
+	if (a->n_pos == 1)
+		rq(&b, "service", a->pos[0]);
+	return rq_done(c, &b);
 }
 
 static int
-renew_all(struct ctl *c, const struct cs_renew_params *p, long before_s)
+build_reload(struct ctl *c, const struct args *a, struct ctl_msg *req)
+{
+	struct reqb b = { req, false };
+
+	rq(&b, "verb", "reload");
+	return rq_done(c, &b);
+}
+
+/* A file's whole content as a field, and its path as the field's label. */
+static int
+rq_file(struct ctl *c, struct reqb *b, const char *path, const char *name, const char *label)
 {
 	struct cs_error err;
-	char **names;
-	int rc = CTL_OK;
-	unsigned failed = 0, n = 0;
+	size_t len;
+	char *text;
 
-	if (certstore_names(c->cs, &names, &err) == -1)
+	if ((text = cs_pem_read_file(path, &len, &err)) == NULL)
 		return ctl_fail(c, "%s", err.msg);
-	for (char **name = names; *name != NULL; name++, n++)
-		if (renew_one(c, *name, p, before_s, true) != CTL_OK)
-			failed++;
-	cs_strv_free(names);
-	if (failed > 0) {
-		ctl_fail(c, "renew --all: %u of %u failed (see above)", failed, n);
-		rc = CTL_FAILED;
-	}
-	return rc;
-}
-
-static int
-run_renew(struct ctl *c, const struct args *a)
-{
-	struct cs_renew_params p = { .reuse_key = args_flag(a, "--reuse-key"), .now = c->now };
-	const char *before = args_value(a, "--before");
-	bool all = args_flag(a, "--all");
-	long before_s = 0;
-	char *pass = NULL;
-	int rc;
-
-	if (all == (a->n_pos == 1))
-		return ctl_usage_error(c, "give either a NAME or --all");
-	if (parse_days(c, a, &p.days) == -1 || parse_key_type(c, a, &p.key_type) == -1 ||
-	    (before != NULL && parse_before(c, before, &before_s) == -1))
-		return CTL_USAGE;
-	if ((rc = passphrase_get(c, a, false, &pass)) != CTL_OK)
-		return rc;
-	p.passphrase = pass;
-	/* a NAME is renewed when asked, unless --before makes it conditional */
-	rc = all ? renew_all(c, &p, before_s) : renew_one(c, a->pos[0], &p, before_s,
-	    before != NULL);
-	passphrase_free(pass);
-	return rc;
-}
-
-static int
-run_rollback(struct ctl *c, const struct args *a)
-{
-	struct cs_change ch;
-	struct cs_warnings w = { 0 };
-	struct cs_error err;
-	int rc = certstore_rollback(c->cs, a->pos[0], c->now, &ch, &w, &err);
-
-	ctl_warnings(c, &w);
-	if (rc == -1)
-		return ctl_fail(c, "%s", err.msg);
-	return report_change(c, &ch, "rolled back");
-}
-
-/* --- list and show --------------------------------------------------------------------------------- */
-
-static void
-join_sans(const struct cs_cert_info *i, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t k = 0; k < i->n_sans && used < len; k++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? ", " : "", i->sans[k]);
-}
-
-static int
-list_row(struct ctl *c, struct out_table *t, const struct cs_cert_info *i)
-{
-	char version[16], days[24], date[32], sans[2048];
-	const char *cells[8];
-
-	snprintf(version, sizeof(version), "%u", i->version);
-	snprintf(days, sizeof(days), "%ld", i->days_left);
-	out_date(i->not_after, date, sizeof(date));
-	join_sans(i, sans, sizeof(sans));
-	cells[0] = i->name;
-	cells[1] = version;
-	cells[2] = i->serial[0] ? i->serial : "-";
-	cells[3] = i->not_after ? date : "-";
-	cells[4] = i->not_after ? days : "-";
-	cells[5] = cs_status_name(i->status);
-	cells[6] = i->issuer[0] ? i->issuer : "-";
-	cells[7] = sans[0] ? sans : "-";
-	return out_table_row(t, cells) == 0 ? 0 : ctl_fail(c, "out of memory");
-}
-
-static int
-run_list(struct ctl *c, const struct args *a)
-{
-	static const char *const head[] = { "NAME", "VERSION", "SERIAL", "NOT AFTER", "DAYS",
-		"STATUS", "ISSUER", "SANS" };
-	bool json = args_flag(a, "--json");
-	struct out_table t;
-	struct cs_cert_info i;
-	struct cs_error err;
-	char **names;
-	int rc = CTL_OK;
-	size_t n = 0;
-
-	if (certstore_names(c->cs, &names, &err) == -1)
-		return ctl_fail(c, "%s", err.msg);
-	out_table_init(&t, 8, head);
-	if (json)
-		fputs("[", c->out);
-	for (char **name = names; *name != NULL; name++) {
-		if (certstore_info(c->cs, *name, 0, c->now, &i, &err) == -1) {
-			rc = ctl_fail(c, "%s", err.msg);
-			continue;
-		}
-		if (json) {
-			fputs(n++ ? ",\n" : "\n", c->out);
-			out_json_cert(c->out, &i, "  ");
-		} else if (list_row(c, &t, &i) != 0) {
-			rc = CTL_FAILED;
-		}
-		cs_cert_info_clear(&i);
-	}
-	if (json)
-		fputs(n ? "\n]\n" : "]\n", c->out);
-	else if (t.n_rows > 0)
-		out_table_print(&t, c->out);
-	else
-		fprintf(c->out, "%s: no certificates yet (certwrapctl issue NAME --dns HOST)\n",
-		    c->store_dir);
-	out_table_free(&t);
-	cs_strv_free(names);
-	return rc;
-}
-
-static int
-parse_version_arg(struct ctl *c, const struct args *a, unsigned *version)
-{
-	const char *v = args_value(a, "--version");
-	char *end;
-	unsigned long n;
-
-	*version = 0;
-	if (v == NULL)
-		return 0;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (v[0] < '1' || v[0] > '9' || errno != 0 || *end != '\0' || n > CS_MAX_VERSION) {
-		ctl_usage_error(c, "--version: expected a version number, got \"%.32s\"", v);
-		return -1;
-	}
-	*version = (unsigned)n;
-	return 0;
-}
-
-static void
-show_text(struct ctl *c, const struct cs_cert_info *i, const struct cs_paths *p)
-{
-	char nb[48], na[48], ra[32], sans[2048];
-
-	out_openssl_time(i->not_before, nb, sizeof(nb));
-	out_openssl_time(i->not_after, na, sizeof(na));
-	out_date(i->renew_at, ra, sizeof(ra));
-	join_sans(i, sans, sizeof(sans));
-	fprintf(c->out, "name=%s\nversion=%u (%s, %u version%s)\n", i->name, i->version,
-	    i->current ? "current" : "not current", i->n_versions, i->n_versions == 1 ? "" : "s");
-	fprintf(c->out, "subject=%s\nissuer=%s\nnotBefore=%s\nnotAfter=%s\n"
-	    "sha256 Fingerprint=%s\nserial=%s\n", i->subject_openssl, i->issuer_openssl, nb, na,
-	    i->fingerprint, i->serial);
-	fprintf(c->out, "SANs=%s\nkey=%s\nusage=serverAuth%s\nstatus=%s", sans, i->key,
-	    i->client ? ", clientAuth" : "", cs_status_name(i->status));
-	if (i->status == CS_STATUS_VALID || i->status == CS_STATUS_DUE)
-		fprintf(c->out, " (%ld days left, renewal due %s)", i->days_left, ra);
-	fprintf(c->out, "%s%s\nchain:\n  0 s:%s\n    i:%s\n", i->problem[0] ? ": " : "",
-	    i->problem, i->subject, i->issuer);
-	for (size_t k = 0; k < i->n_chain; k++)
-		fprintf(c->out, "  %zu s:%s\n    i:%s\n", k + 1, i->chain[k].subject,
-		    i->chain[k].issuer);
-	fprintf(c->out, "files:\n  key        %s\n  cert       %s\n  chain      %s\n"
-	    "  fullchain  %s\n  csr        %s\n", p->key, p->cert, p->chain, p->fullchain, p->csr);
-}
-
-static int
-run_show(struct ctl *c, const struct args *a)
-{
-	struct cs_cert_info i;
-	struct cs_paths p;
-	struct cs_error err;
-	unsigned version;
-
-	if (parse_version_arg(c, a, &version) == -1)
-		return CTL_USAGE;
-	if (certstore_info(c->cs, a->pos[0], version, c->now, &i, &err) == -1)
-		return ctl_fail(c, "%s", err.msg);
-	if (certstore_paths(c->cs, a->pos[0], i.version, &p, &err) == -1) {
-		cs_cert_info_clear(&i);
-		return ctl_fail(c, "%s", err.msg);
-	}
-	if (args_flag(a, "--json")) {
-		out_json_cert(c->out, &i, "");
-		fputc('\n', c->out);
-	} else {
-		show_text(c, &i, &p);
-	}
-	cs_cert_info_clear(&i);
+	if (ctl_msg_add(b->m, name, text, len) == -1)
+		b->oom = true;
+	cs_pem_buf_free(text, len);
+	rq(b, label, path);
 	return CTL_OK;
+}
+
+/* "NAME" or "NAME@VERSION" as the name and version fields. */
+static int
+rq_name_version(struct ctl *c, struct reqb *b, const char *arg)
+{
+	const char *at = strchr(arg, '@');
+	char name[CS_NAME_MAX + 1], *end;
+	unsigned long v;
+
+	if (at == NULL) {
+		rq(b, "name", arg);
+		return CTL_OK;
+	}
+	errno = 0;
+	v = strtoul(at + 1, &end, 10);
+	if (at - arg > CS_NAME_MAX || at[1] < '1' || at[1] > '9' || *end != '\0' || errno != 0 ||
+	    v > CS_MAX_VERSION)
+		return ctl_usage_error(c, "\"%.80s\": expected NAME or NAME@VERSION", arg);
+	snprintf(name, sizeof(name), "%.*s", (int)(at - arg), arg);
+	rq(b, "name", name);
+	rqf(b, "version", "%lu", v);
+	return CTL_OK;
+}
+
+static int
+build_swap(struct ctl *c, const struct args *a, struct ctl_msg *req)
+{
+	struct reqb b = { req, false };
+	const char *cert = args_value(a, "--cert"), *key = args_value(a, "--key");
+	const char *chain = args_value(a, "--chain");
+	int rc;
+
+	if ((a->n_pos == 2) == (cert != NULL))
+		return ctl_usage_error(c, "give either NAME[@VERSION] or --cert FILE --key FILE");
+	if (cert == NULL && (key != NULL || chain != NULL))
+		return ctl_usage_error(c, "--key and --chain go with --cert");
+	if (cert != NULL && key == NULL)
+		return ctl_usage_error(c, "--cert needs --key FILE");
+	rq(&b, "verb", "swap");
+	rq(&b, "service", a->pos[0]);
+	if (a->n_pos == 2)
+		rc = rq_name_version(c, &b, a->pos[1]);
+	else if ((rc = rq_file(c, &b, cert, "cert", "cert_name")) == CTL_OK &&
+	    (rc = rq_file(c, &b, key, "key", "key_name")) == CTL_OK && chain != NULL)
+		rc = rq_file(c, &b, chain, "chain", "chain_name");
+	return rc != CTL_OK ? rc : rq_done(c, &b);
 }
 
 /* --- the table ---------------------------------------------------------------------------------------- */
 
 #define PASSPHRASE_OPTS \
 	{ "--passphrase-file", OPT_VALUE, "FILE" }, { "--passphrase-prompt", OPT_FLAG, NULL }
+#define JSON_OPT { "--json", OPT_FLAG, NULL }
+#define END_OPTS { NULL, 0, NULL }
 
 static const struct opt_spec ca_init_opts[] = {
 	{ "--key-type", OPT_VALUE, "TYPE" }, { "--subject", OPT_VALUE, "SUBJECT" },
 	{ "--days", OPT_VALUE, "N" }, { "--intermediate", OPT_FLAG, NULL },
-	{ "--intermediate-subject", OPT_VALUE, "SUBJECT" }, PASSPHRASE_OPTS, { NULL, 0, NULL } };
+	{ "--intermediate-subject", OPT_VALUE, "SUBJECT" }, PASSPHRASE_OPTS, END_OPTS };
 static const struct opt_spec issue_opts[] = {
 	{ "--dns", OPT_LIST, "HOST" }, { "--ip", OPT_LIST, "ADDR" }, { "--days", OPT_VALUE, "N" },
 	{ "--key-type", OPT_VALUE, "TYPE" }, { "--client", OPT_FLAG, NULL }, PASSPHRASE_OPTS,
-	{ NULL, 0, NULL } };
+	JSON_OPT, END_OPTS };
 static const struct opt_spec renew_opts[] = {
 	{ "--all", OPT_FLAG, NULL }, { "--reuse-key", OPT_FLAG, NULL },
 	{ "--before", OPT_VALUE, "DURATION" }, { "--days", OPT_VALUE, "N" },
-	{ "--key-type", OPT_VALUE, "TYPE" }, PASSPHRASE_OPTS, { NULL, 0, NULL } };
-static const struct opt_spec no_opts[] = { { NULL, 0, NULL } };
-static const struct opt_spec list_opts[] = { { "--json", OPT_FLAG, NULL }, { NULL, 0, NULL } };
-static const struct opt_spec show_opts[] = {
-	{ "--version", OPT_VALUE, "N" }, { "--json", OPT_FLAG, NULL }, { NULL, 0, NULL } };
+	{ "--key-type", OPT_VALUE, "TYPE" }, PASSPHRASE_OPTS, JSON_OPT, END_OPTS };
+static const struct opt_spec json_opts[] = { JSON_OPT, END_OPTS };
+static const struct opt_spec show_opts[] = { { "--version", OPT_VALUE, "N" }, JSON_OPT, END_OPTS };
+static const struct opt_spec swap_opts[] = { { "--cert", OPT_VALUE, "FILE" },
+	{ "--key", OPT_VALUE, "FILE" }, { "--chain", OPT_VALUE, "FILE" }, JSON_OPT, END_OPTS };
 
 static const struct verb verbs[] = {
 	{ "ca init", "[--key-type TYPE] [--subject /O=.../CN=...] [--days N] [--intermediate "
 	  "[--intermediate-subject S]] [--passphrase-file FILE | --passphrase-prompt]",
 	  "Create the store and its CA: a root, and with --intermediate an intermediate that "
 	  "signs. Key types: rsa:2048, rsa:3072, rsa:4096, ec:P-256 (default), ec:P-384, ed25519.",
-	  ca_init_opts, NULL, 0, 0, false, run_ca_init },
+	  ca_init_opts, NULL, 0, 0, VERB_LOCAL, run_ca_init, NULL, NULL },
 	{ "issue", "NAME --dns HOST... [--ip ADDR...] [--days N] [--key-type TYPE] [--client] "
-	  "[--passphrase-file FILE | --passphrase-prompt]",
+	  "[--passphrase-file FILE | --passphrase-prompt] [--json]",
 	  "Make a key and a certificate for the new NAME, signed by the store's CA; "
-	  "version 1 becomes current.", issue_opts, "NAME", 1, 1, true, run_issue },
+	  "version 1 becomes current.", issue_opts, "NAME", 1, 1, VERB_STORE, NULL, build_issue,
+	  render_changes },
 	{ "renew", "NAME | --all [--reuse-key] [--before DURATION] [--days N] [--key-type TYPE] "
-	  "[--passphrase-file FILE | --passphrase-prompt]",
+	  "[--passphrase-file FILE | --passphrase-prompt] [--json]",
 	  "Make a new version with the same names and a new key (--reuse-key keeps it). NAME is "
 	  "renewed now; --all renews the certificates that are due (a third of the lifetime "
-	  "left, half for 10 days or less, or --before 30d).", renew_opts, "NAME", 0, 1, true, run_renew },
-	{ "rollback", "NAME", "Make the version before the current one current again.",
-	  no_opts, "NAME", 1, 1, true, run_rollback },
+	  "left, half for 10 days or less, or --before 30d).", renew_opts, "NAME", 0, 1,
+	  VERB_STORE, NULL, build_renew, render_changes },
+	{ "rollback", "NAME [--json]", "Make the version before the current one current again.",
+	  json_opts, "NAME", 1, 1, VERB_STORE, NULL, build_rollback, render_changes },
 	{ "list", "[--json]", "Every name: version, serial, expiry, status, issuer, SANs.",
-	  list_opts, NULL, 0, 0, true, run_list },
+	  json_opts, NULL, 0, 0, VERB_STORE, NULL, build_list, render_list },
 	{ "show", "NAME [--version N] [--json]", "One certificate as openssl x509 shows it, "
-	  "with its SANs, chain and files.", show_opts, "NAME", 1, 1, true, run_show },
+	  "with its SANs, chain and files.", show_opts, "NAME", 1, 1, VERB_STORE, NULL,
+	  build_show, render_show },
+	{ "status", "[--json]", "certwrapd's services, listeners, live connections, and the "
+	  "certificate each service serves now.", json_opts, NULL, 0, 0, VERB_DAEMON, NULL,
+	  build_status, render_generic },
+	{ "stats", "[SERVICE] [--json]", "certwrapd's counters per service: connections, "
+	  "handshakes, handshake failures by reason, bytes.", json_opts, "SERVICE", 0, 1,
+	  VERB_DAEMON, NULL, build_stats, render_generic },
+	{ "swap", "SERVICE NAME[@VERSION] | SERVICE --cert FILE --key FILE [--chain FILE] [--json]",
+	  "Make SERVICE serve another certificate now, once certwrapd has validated it: a name "
+	  "of its store (its current version, or VERSION), or files sent with the request.",
+	  swap_opts, "SERVICE", 1, 2, VERB_DAEMON, NULL, build_swap, render_generic },
+	{ "reload", "[--json]", "Make certwrapd read its configuration again (as SIGHUP does).",
+	  json_opts, NULL, 0, 0, VERB_DAEMON, NULL, build_reload, render_generic },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -518,19 +726,43 @@ verbs_suggest(const char *word)
 	return args_suggest(word, (const char *const *)names);
 }
 
+/* What comes before a verb: where it may run. */
+const char *
+verbs_target_synopsis(const struct verb *v)
+{
+	switch (v->kind) {
+	case VERB_LOCAL: return "[--store DIR]";
+	case VERB_DAEMON: return "[-s SOCKET]";
+	case VERB_STORE: break;
+	}
+	return "[--store DIR | -s SOCKET]";
+}
+
 void
 verbs_help(FILE *f, const struct verb *v)
 {
-	fprintf(f, "usage: certwrapctl [--store DIR] %s %s\n\n%s\n", v->name, v->synopsis, v->help);
+	fprintf(f, "usage: certwrapctl %s %s %s\n\n%s\n", verbs_target_synopsis(v), v->name,
+	    v->synopsis, v->help);
+}
+
+static void
+usage_group(FILE *f, enum verb_kind kind, const char *title)
+{
+	fprintf(f, "%s\n", title);
+	for (size_t i = 0; i < N_VERBS; i++)
+		if (verbs[i].kind == kind)
+			fprintf(f, "  %s %s\n", verbs[i].name, verbs[i].synopsis);
 }
 
 void
 verbs_usage(FILE *f)
 {
-	fputs("usage: certwrapctl [--store DIR] VERB [ARGS...]\n\n"
-	    "The store is --store DIR, else $" CTL_STORE_ENV ", else " CTL_DEFAULT_STORE ".\n"
-	    "Verbs:\n", f);
-	for (size_t i = 0; i < N_VERBS; i++)
-		fprintf(f, "  %s %s\n", verbs[i].name, verbs[i].synopsis);
+	fputs("usage: certwrapctl [--store DIR | -s SOCKET] VERB [ARGS...]\n\n"
+	    "--store DIR works on the store directly; -s SOCKET asks the certwrapd listening\n"
+	    "there. With neither: certwrapd at $" CTL_SOCKET_ENV " or " CTL_DEFAULT_SOCKET "\n"
+	    "if that socket exists, else the store $" CTL_STORE_ENV " or " CTL_DEFAULT_STORE ".\n\n", f);
+	usage_group(f, VERB_STORE, "Verbs of the store (here or through certwrapd):");
+	usage_group(f, VERB_LOCAL, "Verbs that make a store (--store only):");
+	usage_group(f, VERB_DAEMON, "Verbs of the running certwrapd (-s only):");
 	fputs("\ncertwrapctl VERB --help describes one; see certwrapctl(8).\n", f);
 }

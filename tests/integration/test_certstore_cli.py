@@ -56,8 +56,11 @@ USAGE_CASES = [
      "general"),
     (["--bogus", "list"], "certwrapctl: unknown option --bogus before the verb (see "
      "certwrapctl --help)", "general"),
-    (["-s", "/run/certwrap.sock", "list"], "certwrapctl: -s: talking to a running certwrapd "
-     "comes in a later version; use --store DIR", "general"),
+    # store.ctl gives --store: with -s as well, the two contradict each other
+    (["-s", "/run/certwrap.sock", "list"], "certwrapctl: give --store DIR (the store itself) "
+     "or -s SOCKET (certwrapd), not both", "general"),
+    (["status"], "certwrapctl: status: asks the running certwrapd: give -s SOCKET (or nothing, "
+     "for /run/certwrap/certwrapd.sock), not --store", "status"),
     (["--store"], "certwrapctl: --store needs a directory", "general"),
     (["issue"], "certwrapctl: issue: missing NAME", "issue"),
     (["issue", "x"], "certwrapctl: issue: give at least one --dns HOST or --ip ADDR", "issue"),
@@ -99,8 +102,8 @@ def test_usage_errors(store, argv, first, second):
     lines = err.splitlines()
     assert lines[0] == first
     if second == "general":
-        assert lines[1] == "usage: certwrapctl [--store DIR] VERB [ARGS...] (certwrapctl " \
-                           "--help lists the verbs)"
+        assert lines[1] == "usage: certwrapctl [--store DIR | -s SOCKET] VERB [ARGS...] " \
+                           "(certwrapctl --help lists the verbs)"
     else:
         assert lines[1] == usage_line(second)
     assert len(lines) == 2
@@ -111,12 +114,17 @@ def test_usage_errors(store, argv, first, second):
 def test_help():
     status, out, err = run_ctl("--help")
     assert status == 0 and err == ""
-    assert out.startswith("usage: certwrapctl [--store DIR] VERB [ARGS...]\n")
-    for verb in ("ca init", "issue NAME", "renew NAME", "rollback NAME", "list", "show NAME"):
+    assert out.startswith("usage: certwrapctl [--store DIR | -s SOCKET] VERB [ARGS...]\n")
+    for verb in ("ca init", "issue NAME", "renew NAME", "rollback NAME", "list", "show NAME",
+                 "status", "stats", "swap SERVICE", "reload"):
         assert f"\n  {verb}" in out
     status, out, _ = run_ctl("issue", "--help")
     assert status == 0
-    assert out.startswith("usage: certwrapctl [--store DIR] issue NAME --dns HOST... ")
+    assert out.startswith("usage: certwrapctl [--store DIR | -s SOCKET] issue NAME --dns "
+                          "HOST... ")
+    assert run_ctl("ca", "init", "--help")[1].startswith("usage: certwrapctl [--store DIR] ca "
+                                                         "init ")
+    assert run_ctl("status", "--help")[1].startswith("usage: certwrapctl [-s SOCKET] status ")
     status, out, err = run_ctl()
     assert status == 2 and out == "" and err.startswith("usage: certwrapctl")
     assert run_ctl("--version")[1] == "certwrapctl 0.1.0\n"
@@ -126,7 +134,9 @@ def test_help():
 
 
 def test_store_from_environment(store, tmp_path):
-    env = dict(_env(), CERTWRAP_STORE=str(store.path))
+    # no certwrapd socket there, so the verb runs on the store
+    env = dict(_env(), CERTWRAP_STORE=str(store.path),
+               CERTWRAP_SOCKET=str(tmp_path / "no-such.sock"))
     r = subprocess.run([str(CERTWRAPCTL), "list"], capture_output=True, text=True, env=env,
                        timeout=30)
     assert r.returncode == 0, r.stderr

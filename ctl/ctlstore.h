@@ -1,0 +1,111 @@
+/* ctlstore.h: the certificate store's verbs as requests and responses.
+ *
+ * One executor for both places a store verb runs: certwrapctl --store DIR
+ * calls it in-process, and certwrapd calls it for a request that came over
+ * the control socket. Both therefore give the same answers, and this file
+ * is part of the control protocol's contract (ctl/ctlproto.h describes the
+ * frames; here are the fields of the store verbs).
+ *
+ * Conventions (every verb)
+ *   - A request's first field is `verb`. Every other field is named below;
+ *     a field the verb does not take, or a single-valued field given twice,
+ *     is refused, so a typo or a newer client never passes unnoticed.
+ *   - Values: text is UTF-8 without control characters; numbers are
+ *     decimal; booleans are "yes" or "no"; times are UTC, ISO 8601
+ *     ("2027-11-23T17:13:00Z"); PEM travels whole inside the message
+ *     (at most CS_PEM_MAX_BYTES a field): the daemon never opens a path
+ *     the caller names. `*_name` fields are labels for messages only.
+ *   - `passphrase`: the CA key's passphrase, when the key is encrypted
+ *     (certwrapctl reads it from --passphrase-file or --passphrase-prompt).
+ *   - A response starts with `status` ("ok" or "error") and `message` (for
+ *     people: the reason when status is error), then any number of
+ *     `warning` fields, then the verb's header fields, then records. Each
+ *     record starts with `record` naming its kind and ends with a field
+ *     named "-" (CTLPROTO_RECORD_END). A response may be an error and still
+ *     carry records: renew --all reports what it did before what failed.
+ *   - Kinds of record and their fields:
+ *       change       a current version changed: event (issue, renew,
+ *                    rollback), name, version, previous (0: none), serial,
+ *                    not_after, days_left, dir, file.key, file.cert,
+ *                    file.chain, file.fullchain
+ *       certificate  name, version, current, versions, serial, subject,
+ *                    issuer, subject_openssl, issuer_openssl (as `openssl
+ *                    x509 -subject` spells them), not_before, not_after,
+ *                    days_left, renew_at, fingerprint_sha256, key (e.g.
+ *                    "EC P-256"), san (repeated: "DNS:x", "IP:y"), client,
+ *                    status (valid, due, expired, revoked, invalid),
+ *                    problem (only when invalid), then per certificate sent
+ *                    after the leaf chain.subject, chain.issuer,
+ *                    chain.not_after (repeated, in order), then dir,
+ *                    file.key, file.cert, file.chain, file.fullchain,
+ *                    file.csr
+ *       not-due      name, due_at: renew left it alone
+ *       failed       name, error: one name of several failed
+ *   - Daemon verbs (status, stats, swap, reload) follow the same shape;
+ *     certwrapctl shows fields it does not know as they come.
+ *
+ * The verbs (request fields; response header fields; records)
+ *
+ *   issue     name, dns (repeated), ip (repeated), days, key_type, client,
+ *             passphrase
+ *             -> one change record (event issue)
+ *   renew     name | all=yes, reuse_key, before (seconds: renew only when
+ *             it expires within them; for all, the default is the rule of
+ *             certstore_renew_due), days, key_type, passphrase
+ *             -> per name a change (event renew), not-due or failed
+ *                record; status error when any failed
+ *   rollback  name
+ *             -> one change record (event rollback)
+ *   list      (nothing)
+ *             -> one certificate record per name, sorted; a name that
+ *                cannot be read is a failed record and makes status error
+ *   show      name, version (0 or absent: the current one)
+ *             -> one certificate record
+ *
+ * The executor does not run hooks: a verb that changes a current appends
+ * the change to env->changes, and the caller runs certstore_hook_run for
+ * each (certwrapctl synchronously; certwrapd off its event loop). */
+#ifndef CERTWRAP_CTLSTORE_H
+#define CERTWRAP_CTLSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "certstore/certstore.h"
+#include "ctl/ctlproto.h"
+
+#define CTLSTORE_PASSPHRASE_MAX  1024
+#define CTLSTORE_LABEL_MAX       256    /* a *_name label */
+#define CTLSTORE_TIME_MAX        32     /* "2027-11-23T17:13:00Z" and room */
+
+/* The current versions a request changed, in order, for the hooks. */
+struct ctlstore_changes {
+	struct cs_change *v;
+	size_t n, cap;
+};
+void ctlstore_changes_free(struct ctlstore_changes *c);   /* leaves it empty */
+
+struct ctlstore_env {
+	struct certstore *cs;               /* open; used by one thread at a time */
+	time_t now;
+	struct ctlstore_changes *changes;   /* appended to; NULL: not wanted */
+};
+
+/* Whether verb is one of the store verbs above. */
+bool ctlstore_handles(const char *verb);
+
+/* Runs req against env->cs and writes the whole response into resp (which
+ * must be empty; the caller frees it with ctl_msg_free). Every field of req
+ * is outside input and is checked before use. Never fails silently: out of
+ * memory leaves resp empty, which callers send as an error of their own.
+ * May take seconds (key generation, waiting for the store's lock up to
+ * CS_LOCK_TIMEOUT_MS): a daemon calls it off its event loop. */
+void ctlstore_execute(const struct ctlstore_env *env, const struct ctl_msg *req,
+    struct ctl_msg *resp);
+
+/* Time helpers shared with certwrapctl, which reads the records back. */
+void ctlstore_time_format(time_t t, char *buf, size_t len);          /* ISO 8601 */
+int ctlstore_time_parse(const char *text, time_t *t);               /* 0 or -1 */
+
+#endif
