@@ -25,9 +25,13 @@
 #define CONTROL_READ_CHUNK     65536
 #define CONTROL_MAX_GROUPS     256        /* supplementary groups checked per peer */
 
-struct control_client {
+/* A client is the request it carries (struct control_request). */
+struct control_request {
 	struct control *ctl;
-	struct control_client *prev, *next;
+	struct control_request *prev, *next;
+	bool deferred;                        /* the verb answers later */
+	bool gone;                            /* closed while deferred: free at the reply */
+	char verb[CTLPROTO_NAME_MAX + 1];     /* for the log line */
 	int fd;
 	ev_io io;
 	ev_timer timer;
@@ -48,7 +52,7 @@ struct control {
 	ino_t ino;                            /* remove only our own */
 	bool group_set;
 	gid_t gid;
-	struct control_client *clients;
+	struct control_request *clients;
 	unsigned n_clients;
 };
 
@@ -83,13 +87,20 @@ peer_allowed(const struct control *c, const struct control_peer *p)
 /* --- one client ---------------------------------------------------------------------- */
 
 static void
-client_close(struct control_client *cl)
+client_close(struct control_request *cl)
 {
 	struct control *c = cl->ctl;
 
 	ev_io_stop(c->loop, &cl->io);
 	ev_timer_stop(c->loop, &cl->timer);
-	close(cl->fd);
+	if (cl->fd != -1)
+		close(cl->fd);
+	cl->fd = -1;
+	if (cl->deferred && !cl->gone) {
+		/* a thread will still reply: keep the request until it does */
+		cl->gone = true;
+		return;
+	}
 	if (cl->prev != NULL)
 		cl->prev->next = cl->next;
 	else
@@ -105,7 +116,7 @@ client_close(struct control_client *cl)
 }
 
 static void
-client_log(const struct control_client *cl, const char *verb, const struct ctl_msg *resp)
+client_log(const struct control_request *cl, const char *verb, const struct ctl_msg *resp)
 {
 	const char *status = ctl_msg_get(resp, "status");
 	const char *message = ctl_msg_get(resp, "message");
@@ -118,13 +129,14 @@ client_log(const struct control_client *cl, const char *verb, const struct ctl_m
 
 /* Switches the client to writing resp; the connection ends once it is sent. */
 static void
-client_respond(struct control_client *cl, struct ctl_msg *resp, const char *verb)
+client_respond(struct control_request *cl, struct ctl_msg *resp, const char *verb)
 {
 	client_log(cl, verb, resp);
 	if (ctl_msg_encode(resp, &cl->out, &cl->out_len) == -1) {
 		ctl_msg_error(resp, "the response is too large to send (over %u bytes)",
 		    CTLPROTO_MAX_FRAME);
 		if (ctl_msg_encode(resp, &cl->out, &cl->out_len) == -1) {
+			ctl_msg_free(resp);
 			client_close(cl);
 			return;
 		}
@@ -138,19 +150,50 @@ client_respond(struct control_client *cl, struct ctl_msg *resp, const char *verb
 	ev_timer_start(cl->ctl->loop, &cl->timer);
 }
 
+void
+control_reply(struct control_request *r, struct ctl_msg *resp)
+{
+	bool gone = r->gone;
+
+	r->deferred = false;
+	if (gone) {
+		client_log(r, r->verb, resp);      /* the client left; the log still says */
+		ctl_msg_free(resp);
+		client_close(r);
+		return;
+	}
+	if (ctl_msg_get(resp, "status") == NULL)
+		ctl_msg_error(resp, "internal error: verb %s gave no status", r->verb);
+	client_respond(r, resp, r->verb);
+}
+
+void
+control_defer(struct control_request *r, double timeout_s)
+{
+	r->deferred = true;
+	ev_timer_stop(r->ctl->loop, &r->timer);
+	ev_timer_set(&r->timer, timeout_s, 0.);
+	ev_timer_start(r->ctl->loop, &r->timer);
+	ev_io_stop(r->ctl->loop, &r->io);          /* nothing more to read */
+}
+
+const struct control_peer *
+control_request_peer(const struct control_request *r)
+{
+	return &r->peer;
+}
+
 static void
-client_dispatch(struct control_client *cl, const struct ctl_msg *req)
+client_dispatch(struct control_request *cl, const struct ctl_msg *req)
 {
 	const char *verb = ctl_msg_get(req, "verb");
 	struct ctl_msg resp = { 0 };
 	char known[512] = "";
 
+	snprintf(cl->verb, sizeof(cl->verb), "%s", verb ? verb : "-");
 	for (size_t i = 0; verb != NULL && i < control_verbs_count; i++) {
 		if (strcmp(control_verbs[i].name, verb) == 0) {
-			control_verbs[i].run(cl->ctl->d, req, &resp, &cl->peer);
-			if (ctl_msg_get(&resp, "status") == NULL)
-				ctl_msg_error(&resp, "internal error: verb %s gave no status", verb);
-			client_respond(cl, &resp, verb);
+			control_verbs[i].run(cl->ctl->d, req, cl);
 			return;
 		}
 	}
@@ -166,7 +209,7 @@ client_dispatch(struct control_client *cl, const struct ctl_msg *req)
 
 /* Reads what arrived; answers once a whole request is in. */
 static void
-client_read(struct control_client *cl)
+client_read(struct control_request *cl)
 {
 	struct ctl_msg req, resp = { 0 };
 	char err[512];
@@ -208,7 +251,7 @@ client_read(struct control_client *cl)
 }
 
 static void
-client_write(struct control_client *cl)
+client_write(struct control_request *cl)
 {
 	ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off, MSG_NOSIGNAL);
 
@@ -221,7 +264,7 @@ client_write(struct control_client *cl)
 static void
 client_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct control_client *cl = io->data;
+	struct control_request *cl = io->data;
 
 	if (cl->out != NULL)
 		client_write(cl);
@@ -232,8 +275,14 @@ client_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 client_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct control_client *cl = t->data;
+	struct control_request *cl = t->data;
 
+	if (cl->deferred) {
+		log_warn("control: uid=%u pid=%ld verb=%s: still running after the client's wait; "
+		    "its answer will be logged", (unsigned)cl->peer.uid, (long)cl->peer.pid, cl->verb);
+		client_close(cl);
+		return;
+	}
 	log_warn("control: uid=%u pid=%ld: no complete %s within %.0fs; closed",
 	    (unsigned)cl->peer.uid, (long)cl->peer.pid, cl->out ? "read of the response" : "request",
 	    CONTROL_TIMEOUT_S);
@@ -263,7 +312,7 @@ refuse(int fd, const struct control_peer *p)
 static void
 client_add(struct control *c, int fd, const struct control_peer *peer)
 {
-	struct control_client *cl = calloc(1, sizeof(*cl));
+	struct control_request *cl = calloc(1, sizeof(*cl));
 
 	if (cl == NULL) {
 		log_error("control: out of memory; connection closed");
@@ -478,8 +527,11 @@ control_close(struct control *c)
 
 	if (c == NULL)
 		return;
-	while (c->clients != NULL)
+	/* the daemon has drained its store jobs first: nobody replies any more */
+	while (c->clients != NULL) {
+		c->clients->deferred = false;
 		client_close(c->clients);
+	}
 	if (c->fd != -1) {
 		ev_io_stop(c->loop, &c->io);
 		close(c->fd);

@@ -19,6 +19,7 @@ struct ctl_msg;
 struct daemon;
 struct report;
 struct control;
+struct control_request;                   /* one request being answered */
 
 /* Who sent a request. */
 struct control_peer {
@@ -27,10 +28,21 @@ struct control_peer {
 	gid_t gid;
 };
 
-/* A verb the daemon answers: fills resp (ctl_msg_ok/ctl_msg_error and
- * results). Runs on the daemon's main loop. */
-typedef void control_verb_fn(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
-    const struct control_peer *peer);
+/* A verb the daemon answers. Runs on the daemon's main loop and answers
+ * with control_reply, at once or, after control_defer, later (a store verb
+ * runs in a thread: connections must not wait for key generation). */
+typedef void control_verb_fn(struct daemon *d, const struct ctl_msg *req,
+    struct control_request *r);
+
+/* Sends resp (ctl_msg_ok/ctl_msg_error and results) as the answer to r,
+ * taking its content; r is finished with it. */
+void control_reply(struct control_request *r, struct ctl_msg *resp);
+
+/* The answer will come later: the client may wait up to timeout_s. If it
+ * leaves first, control_reply still must be called (and is then dropped). */
+void control_defer(struct control_request *r, double timeout_s);
+
+const struct control_peer *control_request_peer(const struct control_request *r);
 
 struct control_verb {
 	const char *name;

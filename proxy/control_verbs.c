@@ -18,6 +18,7 @@
 #include "proxy/report.h"
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
+#include "proxy/storejob.h"
 #include "proxy/swap.h"
 #include "proxy/tls.h"
 
@@ -54,9 +55,9 @@ add_certificate(struct ctl_msg *m, struct service *svc, time_t now)
 }
 
 static void
-verb_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
-    const struct control_peer *peer)
+verb_status(struct daemon *d, const struct ctl_msg *req, struct control_request *r)
 {
+	struct ctl_msg msg_resp = { 0 }, *resp = &msg_resp;
 	struct snapshot *snap = d->snap;
 	time_t now = time(NULL);
 	char msg[256];
@@ -75,6 +76,7 @@ verb_status(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
 		add_certificate(resp, svc, now);
 		ctl_msg_end_record(resp);
 	}
+	control_reply(r, resp);
 }
 
 static void
@@ -97,10 +99,10 @@ add_failures(struct ctl_msg *resp, const char *service, struct service_stats *s)
 }
 
 static void
-verb_stats(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
-    const struct control_peer *peer)
+verb_stats(struct daemon *d, const struct ctl_msg *req, struct control_request *r)
 {
 	struct snapshot *snap = d->snap;
+	struct ctl_msg msg_resp = { 0 }, *resp = &msg_resp;
 
 	ctl_msg_ok(resp, NULL);
 	for (unsigned i = 0; i < snap->n_services; i++) {
@@ -118,6 +120,7 @@ verb_stats(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
 	}
 	for (unsigned i = 0; i < snap->n_services; i++)
 		add_failures(resp, snap->services[i].conf->name, snap->services[i].stats);
+	control_reply(r, resp);
 }
 
 /* The report's lines, errors and warnings, as the response message. */
@@ -132,9 +135,9 @@ report_to_message(const struct report *rep, char *buf, size_t len)
 }
 
 static void
-verb_reload(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
-    const struct control_peer *peer)
+verb_reload(struct daemon *d, const struct ctl_msg *req, struct control_request *r)
 {
+	struct ctl_msg msg_resp = { 0 }, *resp = &msg_resp;
 	struct report rep = { 0 };
 	char msg[8192];
 	int rc = reload_run(d, &rep);
@@ -145,6 +148,7 @@ verb_reload(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
 	else
 		ctl_msg_error(resp, "reload failed, the running configuration keeps serving:\n%s", msg);
 	report_free(&rep);
+	control_reply(r, resp);
 }
 
 /* A swap request's choice: NAME or NAME@VERSION from the store, or PEM. */
@@ -185,8 +189,7 @@ swap_choice_from(const struct ctl_msg *req, struct swap_choice *c, struct ctl_ms
 }
 
 static void
-verb_swap(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
-    const struct control_peer *peer)
+swap_answer(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp)
 {
 	const char *service = ctl_msg_get(req, "service");
 	struct service *svc = NULL;
@@ -222,11 +225,46 @@ verb_swap(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp,
 	report_free(&rep);
 }
 
+static void
+verb_swap(struct daemon *d, const struct ctl_msg *req, struct control_request *r)
+{
+	struct ctl_msg resp = { 0 };
+
+	swap_answer(d, req, &resp);
+	control_reply(r, &resp);
+}
+
+/* The store verbs, in the store thread; their hooks run without blocking. */
+static void
+verb_store(struct daemon *d, const struct ctl_msg *req, struct control_request *r)
+{
+	struct ctl_msg resp = { 0 };
+
+	if (d->snap->store == NULL || d->storejobs == NULL) {
+		ctl_msg_error(&resp, d->snap->store == NULL ? "this certwrapd has no certstore = DIR in "
+		    "its configuration; use certwrapctl --store DIR instead" :
+		    "store verbs are not available (see the daemon's log)");
+		control_reply(r, &resp);
+		return;
+	}
+	storejob_submit(d->storejobs, certstore_dir(d->snap->store), req, r);
+}
+
 const struct control_verb control_verbs[] = {
 	{ "status", verb_status },
 	{ "stats", verb_stats },
 	{ "reload", verb_reload },
 	{ "swap", verb_swap },
+	{ "issue", verb_store },
+	{ "sign", verb_store },
+	{ "import", verb_store },
+	{ "renew", verb_store },
+	{ "revoke", verb_store },
+	{ "crl", verb_store },
+	{ "rollback", verb_store },
+	{ "list", verb_store },
+	{ "show", verb_store },
+	{ "check", verb_store },
 };
 
 const size_t control_verbs_count = sizeof(control_verbs) / sizeof(control_verbs[0]);

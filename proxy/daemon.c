@@ -16,6 +16,7 @@
 #include "proxy/renew.h"
 #include "proxy/report.h"
 #include "proxy/snapshot.h"
+#include "proxy/storejob.h"
 
 void
 daemon_log_settings(const struct daemon *d, const struct config *cfg, struct log_settings *out)
@@ -149,6 +150,7 @@ daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep)
 		return -1;
 	d->certwatch = certwatch_new(d);
 	d->renewer = renew_new(d);
+	d->storejobs = storejob_new(d);
 	ev_timer_init(&d->drain_deadline, drain_deadline_cb, SHUTDOWN_DRAIN_S, 0.);
 	d->drain_deadline.data = d;
 	signal_watch(d, &d->sig_term, SIGTERM);
@@ -173,6 +175,8 @@ daemon_cleanup(struct daemon *d)
 
 	if (d->worker.loop == NULL)
 		return;
+	storejob_free(d->storejobs);       /* before the control socket: it answers */
+	d->storejobs = NULL;
 	renew_free(d->renewer);
 	d->renewer = NULL;
 	certwatch_free(d->certwatch);

@@ -16,6 +16,7 @@ struct config;
 struct control;
 struct log_settings;
 struct renewer;
+struct storejobs;
 struct report;
 struct snapshot;
 
@@ -30,6 +31,7 @@ struct daemon {
 	struct control *control;          /* the control socket, NULL when not configured */
 	struct certwatch *certwatch;      /* follows the store's current versions */
 	struct renewer *renewer;          /* renews the store CA's certificates */
+	struct storejobs *storejobs;      /* store verbs from the control socket */
 };
 
 /* Makes snap the running config (the daemon takes its own reference) and

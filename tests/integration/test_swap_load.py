@@ -178,7 +178,8 @@ def test_swaps_and_reloads_under_handshake_load(pki, backend, certwrapd, tmp_pat
                 assert serial == serials[name], \
                     f"swap {k} to {name} replied at {replied:.3f}; a handshake {start:.3f}-" \
                     f"{end:.3f} presented {serial:X}, not {serials[name]:X}"
-    assert checked >= len(handshakes) // 2, (checked, len(handshakes))
+    # enough handshakes fell between two swaps for the order check to mean something
+    assert checked >= 1000, (checked, len(handshakes))
 
     assert len(refusals) == SWAPS // 10
     for status, message in refusals:
