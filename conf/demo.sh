@@ -1,12 +1,15 @@
 #!/bin/sh
-# make demo: certwrapd in front of the bundled test mail server, with freshly
-# generated certificates (a root CA, an intermediate CA and a localhost leaf).
+# make demo: certwrapd in front of the bundled test mail server, managing its
+# own certificates: it starts on a fresh store, creates a CA and issues its
+# localhost certificate itself (autoIssue), with nothing prepared by hand.
 #
 # It starts the plaintext test backend (SMTP, IMAP, POP3, echo), writes a
 # stunnel-style config, checks it with `certwrapd -t`, starts certwrapd,
-# proves the result with curl and openssl s_client, and prints how to connect.
-# On a terminal it keeps running until Ctrl-C; otherwise it stops after the
-# checks (exit status 0 only if they passed).
+# proves the result with curl and openssl s_client, then issues a second
+# certificate and swaps it in with certwrapctl while a client stays
+# connected, and prints how to connect. On a terminal it keeps running until
+# Ctrl-C; otherwise it stops after the checks (exit status 0 only if they
+# passed).
 #
 # Ports: IMAPS 10993, POP3S 10995, SMTPS 10465, echo 10443 (DEMO_PORT_BASE=N
 # moves them to N+993, N+995, N+465, N+443).
@@ -15,12 +18,17 @@ set -eu
 BUILD=${BUILD:-build/default}
 BASE=${DEMO_PORT_BASE:-10000}
 CERTWRAPD=$BUILD/certwrapd
+CERTWRAPCTL=$BUILD/certwrapctl
 BACKEND=$BUILD/tests/backend/testbackend
+PYTHON=${PYTHON:-/usr/bin/python3}
 dir=$(mktemp -d /tmp/certwrap-demo.XXXXXX)
+CTL="$CERTWRAPCTL -s $dir/certwrapd.sock"
+ROOT=$dir/store/ca/root.pem
 pids=""
 
 say() { printf '%s\n' "$*"; }
 step() { printf '\n== %s\n' "$*"; }
+indent() { sed 's/^/    /'; }
 
 stop_all() {
 	for pid in $pids; do
@@ -52,43 +60,18 @@ port_free() {
 	[ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
 }
 
-make_pki() {
-	cd "$dir"
-	cat > pki.cnf <<'EOF'
-[ca_ext]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[leaf_ext]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
-	ossl() { openssl "$@" 2>/dev/null; }
-	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key \
-		-out root.pem -days 3650 -subj "/O=certwrap demo/CN=certwrap demo root CA" \
-		-extensions ca_ext -config pki.cnf -sha256
-	ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout inter.key \
-		-out inter.csr -subj "/O=certwrap demo/CN=certwrap demo intermediate CA"
-	ossl x509 -req -in inter.csr -CA root.pem -CAkey root.key -CAcreateserial -days 1825 \
-		-extfile pki.cnf -extensions ca_ext -sha256 -out inter.pem
-	ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
-		-out leaf.csr -subj "/CN=localhost"
-	ossl x509 -req -in leaf.csr -CA inter.pem -CAkey inter.key -CAcreateserial -days 90 \
-		-extfile pki.cnf -extensions leaf_ext -sha256 -out leaf.pem
-	cat leaf.pem inter.pem > fullchain.pem
-	chmod 600 root.key inter.key leaf.key
-	rm -f inter.csr leaf.csr ./*.srl
-	cd - >/dev/null
+failed=0
+check() {
+	desc=$1
+	shift
+	if out=$("$@" 2>&1); then
+		say "ok    $desc"
+	else
+		say "FAIL  $desc"
+		printf '%s\n' "$out" | indent
+		failed=1
+	fi
 }
-
-step "certificates (in $dir)"
-make_pki
-say "root CA:      $dir/root.pem   (clients trust this one)"
-say "server chain: $dir/fullchain.pem (localhost leaf + intermediate), key $dir/leaf.key"
 
 step "test backend (plaintext SMTP, IMAP, POP3, echo)"
 "$BACKEND" --smtp 127.0.0.1:0 --imap 127.0.0.1:0 --pop3 127.0.0.1:0 --echo 127.0.0.1:0 \
@@ -104,17 +87,23 @@ for p in $IMAPS $POP3S $SMTPS $ECHO; do
 	port_free "$p" || { say "demo: port $p is in use; run with DEMO_PORT_BASE=20000 (say)"; exit 1; }
 done
 
-step "certwrapd.conf (stunnel's format)"
+step "certwrapd.conf (stunnel's format, plus certwrap's certificate options)"
 cat > "$dir/certwrapd.conf" <<EOF
 ; written by make demo
 foreground = yes
 syslog = no
 debug = info
-; service options here are defaults for every service
-cert = $dir/fullchain.pem
-key = $dir/leaf.key
-; the private root, so certwrapd can check the chain is complete
-CAfile = $dir/root.pem
+; the certificate store; certwrapd creates its CA on first start
+certstore = $dir/store
+; certwrapctl talks to the running daemon here
+control = $dir/certwrapd.sock
+
+; service options here are defaults for every service: serve the store's
+; certificate "mail", issued on first use for these names, renewed before
+; it expires, and swapped in whenever the store's current version changes
+certname = mail
+autoIssue = yes
+hostname = localhost 127.0.0.1
 
 [imaps]
 accept = 127.0.0.1:$IMAPS
@@ -132,53 +121,77 @@ connect = $(addr_of smtp)
 accept = 127.0.0.1:$ECHO
 connect = $(addr_of echo)
 EOF
-sed 's/^/    /' "$dir/certwrapd.conf"
+indent < "$dir/certwrapd.conf"
 
-step "certwrapd -t (checks the config and every certificate)"
+step "certwrapd -t (checks the config; the store does not exist yet)"
 "$CERTWRAPD" -t "$dir/certwrapd.conf"
 
 step "certwrapd"
 "$CERTWRAPD" -f "$dir/certwrapd.conf" > "$dir/certwrapd.log" 2>&1 &
 pids="$! $pids"
 wait_for_line "$dir/certwrapd.log" 'ready: services='
-grep 'ready:' "$dir/certwrapd.log"
+grep -E 'certstore: created|autoIssue: issued|ready:' "$dir/certwrapd.log" | indent
+say "clients trust the store's root: $ROOT"
 
 step "self-check with clients nobody here wrote"
-failed=0
-check() {
-	desc=$1
-	shift
-	if out=$("$@" 2>&1); then
-		say "ok    $desc"
-	else
-		say "FAIL  $desc"
-		printf '%s\n' "$out" | sed 's/^/      /'
-		failed=1
-	fi
-}
 check "curl imaps:// fetches the test message" sh -c \
-	"curl -sS --cacert '$dir/root.pem' -u test:secret 'imaps://localhost:$IMAPS/INBOX;UID=1' | grep -q 'certwrap test message'"
+	"curl -sS --cacert '$ROOT' -u test:secret 'imaps://localhost:$IMAPS/INBOX;UID=1' | grep -q 'certwrap test message'"
 check "curl pop3s:// retrieves it" sh -c \
-	"curl -sS --cacert '$dir/root.pem' -u test:secret 'pop3s://localhost:$POP3S/1' | grep -q 'certwrap test message'"
+	"curl -sS --cacert '$ROOT' -u test:secret 'pop3s://localhost:$POP3S/1' | grep -q 'certwrap test message'"
 printf 'From: demo@localhost\r\nTo: test@localhost\r\nSubject: hello through certwrap\r\n\r\nIt works.\r\n' > "$dir/mail.eml"
-check "curl smtps:// sends a message" curl -sS --cacert "$dir/root.pem" \
+check "curl smtps:// sends a message" curl -sS --cacert "$ROOT" \
 	"smtps://localhost:$SMTPS" --mail-from demo@localhost --mail-rcpt test@localhost -T "$dir/mail.eml"
-check "openssl s_client verifies the chain against the root alone" sh -c \
+check "openssl s_client verifies the chain against the store's root" sh -c \
 	"openssl s_client -connect 127.0.0.1:$IMAPS -servername localhost -verify_return_error \
-	 -CAfile '$dir/root.pem' </dev/null 2>/dev/null | grep -q 'Verify return code: 0 (ok)'"
+	 -CAfile '$ROOT' </dev/null 2>/dev/null | grep -q 'Verify return code: 0 (ok)'"
+
+step "a certificate swap while a client stays connected"
+# the held client: an echo session opened before the swap, used after it
+cat > "$dir/held.py" <<EOF
+import os, socket, ssl, time
+ctx = ssl.create_default_context(cafile="$ROOT")
+tls = ctx.wrap_socket(socket.create_connection(("127.0.0.1", $ECHO)), server_hostname="localhost")
+serial = format(int(tls.getpeercert()["serialNumber"], 16), "X")
+print("held client: connected, certificate serial", serial, flush=True)
+deadline = time.monotonic() + 30
+while not os.path.exists("$dir/swapped") and time.monotonic() < deadline:
+    time.sleep(0.05)
+tls.sendall(b"still here after the swap\n")
+print("held client: echo says", repr(tls.recv(100).decode()), "on the same session", flush=True)
+EOF
+"$PYTHON" "$dir/held.py" > "$dir/held.log" 2>&1 &
+held=$!
+wait_for_line "$dir/held.log" 'connected'
+indent < "$dir/held.log"
+say "    \$ certwrapctl issue mail-next --dns localhost --ip 127.0.0.1"
+$CTL issue mail-next --dns localhost --ip 127.0.0.1 2>&1 | head -1 | indent
+say "    \$ certwrapctl swap echo mail-next"
+check "swap [echo] to mail-next" $CTL swap echo mail-next
+: > "$dir/swapped"
+wait "$held" || failed=1
+sed -n 2p "$dir/held.log" | indent
+new=$(openssl s_client -connect 127.0.0.1:$ECHO -servername localhost </dev/null 2>/dev/null |
+	openssl x509 -noout -serial | cut -d= -f2)
+say "    a new connection gets serial $new"
+say "    \$ certwrapctl status"
+$CTL status | indent
 
 step "connection log (one line per connection)"
 wait_for_line "$dir/certwrapd.log" 'smtps: conn '
-grep ': conn ' "$dir/certwrapd.log" | sed 's/^/    /'
+grep ': conn ' "$dir/certwrapd.log" | indent
 
 step "try it yourself"
 cat <<EOF
-    curl --cacert $dir/root.pem -u test:secret 'imaps://localhost:$IMAPS/INBOX;UID=1'
-    curl --cacert $dir/root.pem -u test:secret pop3s://localhost:$POP3S/1
-    openssl s_client -connect localhost:$IMAPS -CAfile $dir/root.pem -verify_return_error
+    curl --cacert $ROOT -u test:secret 'imaps://localhost:$IMAPS/INBOX;UID=1'
+    curl --cacert $ROOT -u test:secret pop3s://localhost:$POP3S/1
+    openssl s_client -connect localhost:$IMAPS -CAfile $ROOT -verify_return_error
         (then type: a login test secret, a select INBOX, a fetch 1 rfc822, a logout)
-    openssl s_client -connect localhost:$ECHO -CAfile $dir/root.pem -quiet   (echo)
-    python3 -c "import imaplib,ssl; m=imaplib.IMAP4_SSL('localhost',$IMAPS,ssl_context=ssl.create_default_context(cafile='$dir/root.pem')); m.login('test','secret'); m.select(); print(m.fetch('1','(RFC822)')[1][0][1].decode())"
+    openssl s_client -connect localhost:$ECHO -CAfile $ROOT -quiet   (echo)
+
+    $CTL status             what each service serves
+    $CTL list               the store's certificates
+    $CTL renew mail         a new version; certwrapd swaps it in by itself
+    $CTL swap imaps mail-next
 
     log:          tail -f $dir/certwrapd.log
     reload:       kill -HUP $(echo $pids | cut -d' ' -f1)   (after editing $dir/certwrapd.conf)
