@@ -18,10 +18,10 @@ attempt_failed(struct conn *c, const char *why)
 {
 	const struct service *svc = c->svc;
 
-	if (c->backend_fd != -1) {
-		conn_io_want(c, &c->backend_io, 0);
-		close(c->backend_fd);
-		c->backend_fd = -1;
+	if (c->backend.fd != -1) {
+		conn_io_want(c, &c->backend, 0);
+		close(c->backend.fd);
+		c->backend.fd = -1;
 	}
 	if (c->target + 1 < svc->n_targets)
 		log_warn("%s: backend %s: %s; trying %s", svc->conf->name,
@@ -37,9 +37,9 @@ attempt_failed(struct conn *c, const char *why)
 static void
 connected(struct conn *c)
 {
-	conn_set_nodelay(c->backend_fd);
+	conn_set_nodelay(c->backend.fd);
 	c->end_detail[0] = '\0';           /* earlier failed attempts were logged */
-	ev_io_set(&c->backend_io, c->backend_fd, 0);
+	ev_io_set(&c->backend.io, c->backend.fd, 0);
 	conn_backend_connected(c);
 }
 
@@ -61,8 +61,8 @@ try_targets(struct conn *c)
 		attempt_failed(c, strerror(errno));
 		return;
 	}
-	c->backend_fd = fd;
-	ev_io_set(&c->backend_io, fd, 0);
+	c->backend.fd = fd;
+	ev_io_set(&c->backend.io, fd, 0);
 	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
 		connected(c);
 		return;
@@ -71,7 +71,7 @@ try_targets(struct conn *c)
 		attempt_failed(c, strerror(errno));
 		return;
 	}
-	conn_io_want(c, &c->backend_io, EV_WRITE);
+	conn_io_want(c, &c->backend, EV_WRITE);
 	conn_touch(c);
 	conn_timer_update(c);
 }
@@ -90,7 +90,7 @@ backend_connect_event(struct conn *c)
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
-	if (getsockopt(c->backend_fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+	if (getsockopt(c->backend.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		soerr = errno;
 	if (soerr == EINPROGRESS)
 		return;
@@ -98,7 +98,7 @@ backend_connect_event(struct conn *c)
 		attempt_failed(c, strerror(soerr));
 		return;
 	}
-	conn_io_want(c, &c->backend_io, 0);
+	conn_io_want(c, &c->backend, 0);
 	connected(c);
 }
 

@@ -57,9 +57,10 @@ conn_set_detail(struct conn *c, const char *fmt, ...)
 }
 
 void
-conn_io_want(struct conn *c, ev_io *io, int events)
+conn_io_want(struct conn *c, struct endpoint *ep, int events)
 {
 	struct ev_loop *loop = c->worker->loop;
+	ev_io *io = &ep->io;
 
 	if ((io->events & (EV_READ | EV_WRITE)) == events && ev_is_active(io) == (events != 0))
 		return;
@@ -162,42 +163,20 @@ handshake_step(struct conn *c)
 	int rc, err;
 
 	ERR_clear_error();
-	if ((rc = SSL_do_handshake(c->ssl)) == 1) {
+	if ((rc = SSL_do_handshake(c->tls_side->ssl)) == 1) {
 		stats_add(&c->svc->stats->handshakes, 1);
-		conn_io_want(c, &c->client_io, 0);
+		conn_io_want(c, c->tls_side, 0);
 		c->state = CONN_CONNECTING;
 		backend_connect_start(c);
 		return;
 	}
-	err = SSL_get_error(c->ssl, rc);
+	err = SSL_get_error(c->tls_side->ssl, rc);
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		conn_io_want(c, &c->client_io, err == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+		conn_io_want(c, c->tls_side, err == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
 		return;
 	}
-	conn_set_detail(c, "%s", tls_failure_reason(c->ssl, err, reason, sizeof(reason)));
+	conn_set_detail(c, "%s", tls_failure_reason(c->tls_side->ssl, err, reason, sizeof(reason)));
 	conn_close(c, END_HANDSHAKE_FAILED);
-}
-
-static void
-client_io_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct conn *c = io->data;
-
-	if (c->state == CONN_HANDSHAKE)
-		handshake_step(c);
-	else if (c->state == CONN_RELAY)
-		relay_run(c);
-}
-
-static void
-backend_io_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct conn *c = io->data;
-
-	if (c->state == CONN_CONNECTING)
-		backend_connect_event(c);
-	else if (c->state == CONN_RELAY)
-		relay_run(c);
 }
 
 void
@@ -208,6 +187,44 @@ conn_backend_connected(struct conn *c)
 }
 
 /* --- accept and close ------------------------------------------------------------- */
+
+static void
+endpoint_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct conn *c = io->data;
+
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		handshake_step(c);
+		break;
+	case CONN_CONNECTING:
+		if (io == &c->backend.io)
+			backend_connect_event(c);
+		break;
+	case CONN_RELAY:
+		relay_run(c);
+		break;
+	}
+}
+
+static void
+endpoint_init(struct endpoint *ep, struct conn *c, int fd, const char *name,
+    enum conn_end closed_end, enum conn_end error_end)
+{
+	ep->fd = fd;
+	ep->name = name;
+	ep->closed_end = closed_end;
+	ep->error_end = error_end;
+	ev_io_init(&ep->io, endpoint_io_cb, fd, 0);
+	ep->io.data = c;
+}
+
+static void
+pipe_init(struct pipe *p, struct endpoint *src, struct endpoint *dst)
+{
+	p->src = src;
+	p->dst = dst;
+}
 
 /* Relayed mail protocols are chatty request/response dialogues: Nagle's
  * algorithm would hold a small reply until the previous segment is acked
@@ -229,7 +246,7 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	char label[ADDR_LABEL_BYTES];
 
 	if (c == NULL || (c->tls = service_tls_acquire(svc)) == NULL ||
-	    (c->ssl = tlsctx_new_ssl(c->tls, fd)) == NULL) {
+	    (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL) {
 		addr_format(peer, label, sizeof(label));
 		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
 		if (c != NULL)
@@ -243,15 +260,14 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	c->svc = svc;
 	stats_add(&svc->stats->connections, 1);
 	stats_add(&svc->stats->active, 1);
-	c->client_fd = fd;
-	c->backend_fd = -1;
+	endpoint_init(&c->client, c, fd, "client", END_CLIENT_CLOSE, END_CLIENT_ERROR);
+	endpoint_init(&c->backend, c, -1, "backend", END_BACKEND_CLOSE, END_BACKEND_ERROR);
+	c->tls_side = &c->client;
+	pipe_init(&c->to_backend, &c->client, &c->backend);
+	pipe_init(&c->to_client, &c->backend, &c->client);
 	memcpy(&c->peer, peer, peer_len);
 	c->peer_len = peer_len;
 	conn_set_nodelay(fd);
-	ev_io_init(&c->client_io, client_io_cb, fd, 0);
-	c->client_io.data = c;
-	ev_io_init(&c->backend_io, backend_io_cb, -1, 0);
-	c->backend_io.data = c;
 	ev_init(&c->timer, timer_cb);
 	c->timer.data = c;
 	worker_conn_add(w, c);
@@ -275,8 +291,8 @@ conn_log_summary(const struct conn *c)
 	addr_format((const struct sockaddr *)&c->peer, client, sizeof(client));
 	log_info("%s: conn client=%s tls=%s cipher=%s backend=%s in=%llu out=%llu "
 	    "time=%.3fs end=%s%s%s%s", c->svc->conf->name, client,
-	    tls_up ? SSL_get_version(c->ssl) : "-",
-	    tls_up ? SSL_get_cipher_name(c->ssl) : "-", backend,
+	    tls_up ? SSL_get_version(c->tls_side->ssl) : "-",
+	    tls_up ? SSL_get_cipher_name(c->tls_side->ssl) : "-", backend,
 	    (unsigned long long)c->to_backend.bytes, (unsigned long long)c->to_client.bytes,
 	    ev_now(c->worker->loop) - c->started, conn_end_name(c->end),
 	    c->end_detail[0] ? " reason=\"" : "", c->end_detail, c->end_detail[0] ? "\"" : "");
@@ -295,9 +311,12 @@ conn_say_goodbye(struct conn *c)
 	default:
 		break;
 	}
-	if (c->state != CONN_HANDSHAKE && !c->to_client.dst_shut) {
+	if (c->state == CONN_HANDSHAKE || c->tls_side->ssl == NULL)
+		return;
+	/* the pipe into the TLS side has not sent its close_notify yet */
+	if (!(c->tls_side == &c->client ? c->to_client.dst_shut : c->to_backend.dst_shut)) {
 		ERR_clear_error();
-		(void)SSL_shutdown(c->ssl);
+		(void)SSL_shutdown(c->tls_side->ssl);
 		ERR_clear_error();
 	}
 }
@@ -313,6 +332,19 @@ discard_unread(int fd)
 
 	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
 		;
+}
+
+static void
+endpoint_close(struct conn *c, struct endpoint *ep)
+{
+	ev_io_stop(c->worker->loop, &ep->io);
+	SSL_free(ep->ssl);
+	ep->ssl = NULL;
+	if (ep->fd != -1) {
+		discard_unread(ep->fd);
+		close(ep->fd);
+		ep->fd = -1;
+	}
 }
 
 static void
@@ -340,14 +372,9 @@ conn_close(struct conn *c, enum conn_end end)
 	conn_say_goodbye(c);
 	conn_log_summary(c);
 	conn_count(c);
-	ev_io_stop(loop, &c->client_io);
-	ev_io_stop(loop, &c->backend_io);
 	ev_timer_stop(loop, &c->timer);
-	SSL_free(c->ssl);
-	discard_unread(c->client_fd);
-	close(c->client_fd);
-	if (c->backend_fd != -1)
-		close(c->backend_fd);
+	endpoint_close(c, &c->client);
+	endpoint_close(c, &c->backend);
 	buf_release(&c->to_backend.buf);
 	buf_release(&c->to_client.buf);
 	tlsctx_unref(c->tls);

@@ -49,16 +49,28 @@ enum conn_end {
 	END_NO_MEMORY,
 };
 
-/* One direction of the relay. to_backend reads TLS and writes plaintext;
- * to_client reads plaintext and writes TLS. */
+/* One side of a connection: a socket, with TLS on it or not. The client
+ * side has TLS for a TLS server service; the backend side for client mode
+ * (plaintext in, TLS out). */
+struct endpoint {
+	int fd;                           /* -1 until there is one */
+	SSL *ssl;                         /* NULL: plaintext */
+	ev_io io;
+	const char *name;                 /* "client" or "backend", for messages */
+	enum conn_end closed_end;         /* how its EOF reads in the log */
+	enum conn_end error_end;          /* how its failure reads */
+};
+
+/* One direction of the relay, from src to dst, through one bounded buffer. */
 struct pipe {
+	struct endpoint *src, *dst;
 	struct buf buf;
-	uint64_t bytes;           /* moved so far */
-	size_t tls_write_len;     /* to_client: an SSL_write to repeat with these bytes */
+	uint64_t bytes;           /* delivered to dst so far */
+	size_t tls_write_len;     /* dst is TLS: an SSL_write to repeat with these bytes */
 	bool src_eof;             /* the source will send nothing more */
 	bool dst_shut;            /* ...and that end has been passed on */
-	bool tls_wants_write;     /* to_backend: SSL_read needs the socket writable */
-	bool tls_wants_read;      /* to_client: SSL_write/SSL_shutdown need it readable */
+	bool read_wants_write;    /* src is TLS: SSL_read needs the socket writable */
+	bool write_wants_read;    /* dst is TLS: SSL_write/SSL_shutdown need it readable */
 };
 
 struct conn {
@@ -67,15 +79,14 @@ struct conn {
 
 	struct snapshot *snap;            /* referenced */
 	struct service *svc;              /* inside snap */
-	struct tlsctx *tls;               /* referenced */
-	SSL *ssl;
+	struct tlsctx *tls;               /* referenced: the context of the TLS side */
 
 	enum conn_state state;
 	enum conn_end end;
 	char end_detail[128];             /* reason for failures, for the log line */
 
-	int client_fd, backend_fd;
-	ev_io client_io, backend_io;
+	struct endpoint client, backend;
+	struct endpoint *tls_side;        /* the endpoint with TLS (&client for a server) */
 	ev_timer timer;
 	ev_tstamp started, last_activity, timer_deadline;
 
@@ -99,8 +110,8 @@ void conn_close(struct conn *c, enum conn_end end);
 void conn_set_detail(struct conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Arms (or disarms) an io watcher for exactly these events. */
-void conn_io_want(struct conn *c, ev_io *io, int events);
+/* Arms (or disarms) an endpoint's watcher for exactly these events. */
+void conn_io_want(struct conn *c, struct endpoint *ep, int events);
 
 /* Notes progress now; restarts the inactivity timer if its limit shrank. */
 void conn_touch(struct conn *c);

@@ -1,10 +1,16 @@
 /* relay.c: the two pipes, their reads and writes, and watcher arming.
  *
+ * Either side may be TLS (the client for a server, the backend in client
+ * mode); each pipe reads its source and writes its destination with
+ * SSL_read/SSL_write or recv/send accordingly, and passes an end on as
+ * close_notify or a TCP half-close.
+ *
  * TLS specifics: SSL_read may need the socket writable and SSL_write
- * readable (the tls_wants_* flags record it, and relay_arm arms the other
- * event); bytes SSL_read has already decrypted never wake libev, so the
- * reader keeps reading until OpenSSL says WANT_READ or the buffer is full;
- * an SSL_write that could not finish is repeated with the same bytes. */
+ * readable (read_wants_write and write_wants_read record it, and
+ * endpoint_events arms the other event); bytes SSL_read has already
+ * decrypted never wake libev, so the reader keeps reading until OpenSSL says
+ * WANT_READ or the buffer is full; an SSL_write that could not finish is
+ * repeated with the same bytes. */
 #include "proxy/relay.h"
 
 #include <errno.h>
@@ -44,7 +50,7 @@ fail(struct conn *c, enum conn_end end, const char *what, SSL *ssl, int ssl_err)
 	return PUMP_CLOSED;
 }
 
-/* --- client -> backend ------------------------------------------------------------ */
+/* --- reading a pipe's source ------------------------------------------------------------ */
 
 static enum pump
 tls_read_into(struct conn *c, struct pipe *p)
@@ -58,20 +64,20 @@ tls_read_into(struct conn *c, struct pipe *p)
 		if (dst == NULL)
 			return fail(c, END_NO_MEMORY, "relay buffer", NULL, 0);
 		ERR_clear_error();
-		if ((n = SSL_read(c->ssl, dst, (int)buf_room(&p->buf))) > 0) {
+		if ((n = SSL_read(p->src->ssl, dst, (int)buf_room(&p->buf))) > 0) {
 			buf_commit(&p->buf, (size_t)n);
-			p->tls_wants_write = false;
+			p->read_wants_write = false;
 			moved = PUMP_MOVED;
 			continue;
 		}
-		err = SSL_get_error(c->ssl, n);
-		p->tls_wants_write = err == SSL_ERROR_WANT_WRITE;
+		err = SSL_get_error(p->src->ssl, n);
+		p->read_wants_write = err == SSL_ERROR_WANT_WRITE;
 		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
 			break;
 		if (err != SSL_ERROR_ZERO_RETURN)
-			return fail(c, END_CLIENT_ERROR, "client read", c->ssl, err);
+			return fail(c, p->src->error_end, p->src->name, p->src->ssl, err);
 		/* close_notify, or a TCP EOF (SSL_OP_IGNORE_UNEXPECTED_EOF) */
-		source_ended(c, p, END_CLIENT_CLOSE);
+		source_ended(c, p, p->src->closed_end);
 		moved = PUMP_MOVED;
 	}
 	/* nothing arrived: an idle connection keeps no buffer */
@@ -79,35 +85,6 @@ tls_read_into(struct conn *c, struct pipe *p)
 		buf_release(&p->buf);
 	return moved;
 }
-
-static enum pump
-plain_write_from(struct conn *c, struct pipe *p)
-{
-	enum pump moved = PUMP_IDLE;
-
-	while (buf_len(&p->buf) > 0) {
-		ssize_t n = send(c->backend_fd, buf_head(&p->buf), buf_len(&p->buf), MSG_NOSIGNAL);
-
-		if (n > 0) {
-			p->bytes += (size_t)n;
-			buf_consume(&p->buf, (size_t)n);
-			moved = PUMP_MOVED;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			break;
-		} else if (errno != EINTR) {
-			return fail(c, END_BACKEND_ERROR, "backend write", NULL, 0);
-		}
-	}
-	if (p->src_eof && buf_len(&p->buf) == 0 && !p->dst_shut) {
-		/* the client's end, passed on as a TCP half-close */
-		(void)shutdown(c->backend_fd, SHUT_WR);
-		p->dst_shut = true;
-		moved = PUMP_MOVED;
-	}
-	return moved;
-}
-
-/* --- backend -> client ------------------------------------------------------------ */
 
 static enum pump
 plain_read_into(struct conn *c, struct pipe *p)
@@ -120,20 +97,49 @@ plain_read_into(struct conn *c, struct pipe *p)
 
 		if (dst == NULL)
 			return fail(c, END_NO_MEMORY, "relay buffer", NULL, 0);
-		if ((n = recv(c->backend_fd, dst, buf_room(&p->buf), 0)) > 0) {
+		if ((n = recv(p->src->fd, dst, buf_room(&p->buf), 0)) > 0) {
 			buf_commit(&p->buf, (size_t)n);
 			moved = PUMP_MOVED;
 		} else if (n == 0) {
-			source_ended(c, p, END_BACKEND_CLOSE);
+			source_ended(c, p, p->src->closed_end);
 			moved = PUMP_MOVED;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			break;
 		} else if (errno != EINTR) {
-			return fail(c, END_BACKEND_ERROR, "backend read", NULL, 0);
+			return fail(c, p->src->error_end, p->src->name, NULL, 0);
 		}
 	}
 	if (buf_len(&p->buf) == 0)
 		buf_release(&p->buf);
+	return moved;
+}
+
+/* --- writing to a pipe's destination ------------------------------------------------------ */
+
+static enum pump
+plain_write_from(struct conn *c, struct pipe *p)
+{
+	enum pump moved = PUMP_IDLE;
+
+	while (buf_len(&p->buf) > 0) {
+		ssize_t n = send(p->dst->fd, buf_head(&p->buf), buf_len(&p->buf), MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p->bytes += (size_t)n;
+			buf_consume(&p->buf, (size_t)n);
+			moved = PUMP_MOVED;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else if (errno != EINTR) {
+			return fail(c, p->dst->error_end, p->dst->name, NULL, 0);
+		}
+	}
+	if (p->src_eof && buf_len(&p->buf) == 0 && !p->dst_shut) {
+		/* the other side's end, passed on as a TCP half-close */
+		(void)shutdown(p->dst->fd, SHUT_WR);
+		p->dst_shut = true;
+		moved = PUMP_MOVED;
+	}
 	return moved;
 }
 
@@ -143,17 +149,17 @@ tls_send_close_notify(struct conn *c, struct pipe *p)
 	int r, err;
 
 	ERR_clear_error();
-	if ((r = SSL_shutdown(c->ssl)) >= 0) {
+	if ((r = SSL_shutdown(p->dst->ssl)) >= 0) {
 		p->dst_shut = true;
-		p->tls_wants_read = false;
+		p->write_wants_read = false;
 		return PUMP_MOVED;
 	}
-	err = SSL_get_error(c->ssl, r);
+	err = SSL_get_error(p->dst->ssl, r);
 	if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-		p->tls_wants_read = err == SSL_ERROR_WANT_READ;
+		p->write_wants_read = err == SSL_ERROR_WANT_READ;
 		return PUMP_IDLE;
 	}
-	/* the client is gone: there is no one to tell */
+	/* the peer is gone: there is no one to tell */
 	ERR_clear_error();
 	p->dst_shut = true;
 	return PUMP_MOVED;
@@ -169,19 +175,19 @@ tls_write_from(struct conn *c, struct pipe *p)
 		int n, err;
 
 		ERR_clear_error();
-		if ((n = SSL_write(c->ssl, buf_head(&p->buf), (int)len)) > 0) {
+		if ((n = SSL_write(p->dst->ssl, buf_head(&p->buf), (int)len)) > 0) {
 			p->tls_write_len = 0;
-			p->tls_wants_read = false;
+			p->write_wants_read = false;
 			p->bytes += (size_t)n;
 			buf_consume(&p->buf, (size_t)n);
 			moved = PUMP_MOVED;
 			continue;
 		}
-		err = SSL_get_error(c->ssl, n);
+		err = SSL_get_error(p->dst->ssl, n);
 		if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ)
-			return fail(c, END_CLIENT_ERROR, "client write", c->ssl, err);
+			return fail(c, p->dst->error_end, p->dst->name, p->dst->ssl, err);
 		p->tls_write_len = len;             /* OpenSSL wants the same bytes again */
-		p->tls_wants_read = err == SSL_ERROR_WANT_READ;
+		p->write_wants_read = err == SSL_ERROR_WANT_READ;
 		return moved;
 	}
 	if (p->src_eof && !p->dst_shut)
@@ -189,26 +195,43 @@ tls_write_from(struct conn *c, struct pipe *p)
 	return moved;
 }
 
+/* One pipe: read what its source has, write what its destination takes. */
+static enum pump
+pipe_pump(struct conn *c, struct pipe *p)
+{
+	enum pump r, moved;
+
+	if ((r = p->src->ssl ? tls_read_into(c, p) : plain_read_into(c, p)) == PUMP_CLOSED)
+		return PUMP_CLOSED;
+	moved = r;
+	if ((r = p->dst->ssl ? tls_write_from(c, p) : plain_write_from(c, p)) == PUMP_CLOSED)
+		return PUMP_CLOSED;
+	return moved | r;
+}
+
 /* --- the loop and the watchers ------------------------------------------------------ */
+
+/* What an endpoint waits for, as the source of one pipe and the
+ * destination of the other. TLS may need the opposite event. */
+static int
+endpoint_events(const struct endpoint *ep, const struct pipe *from, const struct pipe *to)
+{
+	bool reading = !from->src_eof && buf_room(&from->buf) > 0;
+	bool writing = buf_len(&to->buf) > 0 || (to->src_eof && !to->dst_shut);
+	int events = 0;
+
+	if (reading)
+		events |= ep->ssl && from->read_wants_write ? EV_WRITE : EV_READ;
+	if (writing)
+		events |= ep->ssl && to->write_wants_read ? EV_READ : EV_WRITE;
+	return events;
+}
 
 static void
 relay_arm(struct conn *c)
 {
-	const struct pipe *up = &c->to_backend, *down = &c->to_client;
-	bool up_reading = !up->src_eof && buf_room(&up->buf) > 0;
-	bool down_pending = buf_len(&down->buf) > 0 || (down->src_eof && !down->dst_shut);
-	int client = 0, backend = 0;
-
-	if ((up_reading && !up->tls_wants_write) || (down_pending && down->tls_wants_read))
-		client |= EV_READ;
-	if ((up_reading && up->tls_wants_write) || (down_pending && !down->tls_wants_read))
-		client |= EV_WRITE;
-	if (!down->src_eof && buf_room(&down->buf) > 0)
-		backend |= EV_READ;
-	if (buf_len(&up->buf) > 0)
-		backend |= EV_WRITE;
-	conn_io_want(c, &c->client_io, client);
-	conn_io_want(c, &c->backend_io, backend);
+	conn_io_want(c, &c->client, endpoint_events(&c->client, &c->to_backend, &c->to_client));
+	conn_io_want(c, &c->backend, endpoint_events(&c->backend, &c->to_client, &c->to_backend));
 }
 
 static uint64_t
@@ -226,16 +249,10 @@ relay_run(struct conn *c)
 
 	do {
 		moved = 0;
-		if ((r = tls_read_into(c, &c->to_backend)) == PUMP_CLOSED)
+		if ((r = pipe_pump(c, &c->to_backend)) == PUMP_CLOSED)
 			return;
 		moved |= r;
-		if ((r = plain_write_from(c, &c->to_backend)) == PUMP_CLOSED)
-			return;
-		moved |= r;
-		if ((r = plain_read_into(c, &c->to_client)) == PUMP_CLOSED)
-			return;
-		moved |= r;
-		if ((r = tls_write_from(c, &c->to_client)) == PUMP_CLOSED)
+		if ((r = pipe_pump(c, &c->to_client)) == PUMP_CLOSED)
 			return;
 		moved |= r;
 		if (moved)
@@ -243,7 +260,7 @@ relay_run(struct conn *c)
 		/* Past the budget, yield to other connections: the sockets' level-
 		 * triggered readiness brings us back, but bytes OpenSSL holds already
 		 * never wake libev, so those are taken first. */
-	} while (moved && (bytes_moved(c) < budget_end || SSL_has_pending(c->ssl)));
+	} while (moved && (bytes_moved(c) < budget_end || SSL_has_pending(c->tls_side->ssl)));
 
 	if (c->to_backend.dst_shut && c->to_client.dst_shut) {
 		conn_close(c, c->first_close);
