@@ -109,6 +109,43 @@ fallback_version(const struct service_conf *sc, const char *config_file,
 	return t;
 }
 
+/* autoIssue issues for the service's host names: without any, it cannot. */
+static int
+auto_issue_names_given(const struct service_conf *sc, const struct config *cfg,
+    struct report *rep)
+{
+	if (sc->n_hostnames > 0)
+		return 0;
+	report_error(rep, "%s:%u: autoIssue: [%s] has no hostname = ... to issue %s for; add "
+	    "the names clients connect to", cfg->file, sc->auto_issue_line, sc->name,
+	    sc->certname.value);
+	return -1;
+}
+
+/* -t, for a name the store does not have: what the start would issue, or the
+ * error the start would give. store is NULL when the store has no CA yet. */
+static struct tlsctx *
+check_auto_issue(const struct service_conf *sc, const struct config *cfg,
+    const struct certstore *store, struct report *rep)
+{
+	char names[CONFIG_MAX_HOSTNAMES * 256] = "";
+
+	if (!sc->auto_issue && store == NULL) {
+		report_error(rep, "%s:%u: certname: %s: no such certificate in %s, which has no CA "
+		    "yet (autoIssue = yes would issue it)", cfg->file, sc->certname.line,
+		    sc->certname.value, cfg->certstore_dir.value);
+		return NULL;
+	}
+	if (auto_issue_names_given(sc, cfg, rep) == -1)
+		return NULL;
+	for (unsigned i = 0; i < sc->n_hostnames; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+		    sc->hostnames[i]);
+	report_info(rep, "[%s] %s would be issued by the store's CA (autoIssue) for %s", sc->name,
+	    sc->certname.value, names);
+	return NULL;
+}
+
 /* autoIssue: the names to issue for are the service's host names. */
 static int
 auto_issue(const struct service_conf *sc, const struct config *cfg, struct certstore *store,
@@ -129,12 +166,8 @@ auto_issue(const struct service_conf *sc, const struct config *cfg, struct certs
 		else
 			dns[p.n_dns++] = sc->hostnames[i];
 	}
-	if (p.n_dns + p.n_ip == 0) {
-		report_error(rep, "%s:%u: autoIssue: [%s] has no hostname = ... to issue %s for; add "
-		    "the names clients connect to", cfg->file, sc->auto_issue_line, sc->name,
-		    sc->certname.value);
+	if (auto_issue_names_given(sc, cfg, rep) == -1)
 		return -1;
-	}
 	if (certstore_issue(store, &p, &change, NULL, &err) == -1) {
 		report_error(rep, "%s:%u: autoIssue: %s", cfg->file, sc->auto_issue_line, err.msg);
 		return -1;
@@ -156,17 +189,14 @@ load_managed(const struct service_conf *sc, const struct config *cfg, struct cer
 	struct tlsctx *t;
 
 	if (store == NULL)                 /* CHECK mode before the CA exists */
-		return NULL;
+		return check_auto_issue(sc, cfg, store, rep);
 	if (certstore_current(store, name, &current, &err) == -1) {
 		if (!sc->auto_issue) {
 			report_error(rep, "%s:%u: certname: %s", cfg->file, sc->certname.line, err.msg);
 			return NULL;
 		}
-		if (mode == CERTSOURCE_CHECK) {
-			report_info(rep, "[%s] %s would be issued by the store's CA (autoIssue)",
-			    sc->name, name);
-			return NULL;
-		}
+		if (mode == CERTSOURCE_CHECK)
+			return check_auto_issue(sc, cfg, store, rep);
 		if (auto_issue(sc, cfg, store, rep) == -1)
 			return NULL;
 	}
