@@ -104,16 +104,24 @@ client_close(struct control_client *cl)
 		ev_io_start(c->loop, &c->io);
 }
 
+/* One log line per line of the message (a refused swap or reload gives one
+ * per reason), each with the same prefix: a grep for the peer or the verb
+ * finds every reason, and syslog gets no embedded newlines. */
 static void
 client_log(const struct control_client *cl, const char *verb, const struct ctl_msg *resp)
 {
 	const char *status = ctl_msg_get(resp, "status");
-	const char *message = ctl_msg_get(resp, "message");
+	const char *line = ctl_msg_get(resp, "message"), *end;
 	bool ok = status != NULL && strcmp(status, "ok") == 0;
 
-	log_msg(ok ? LOG_LVL_NOTICE : LOG_LVL_WARN, "control: uid=%u pid=%ld verb=%s %s%s%s",
-	    (unsigned)cl->peer.uid, (long)cl->peer.pid, verb ? verb : "-",
-	    ok ? "ok" : "error", message ? ": " : "", message ? message : "");
+	do {
+		end = line != NULL ? strchr(line, '\n') : NULL;
+		log_msg(ok ? LOG_LVL_NOTICE : LOG_LVL_WARN, "control: uid=%u pid=%ld verb=%s %s%s%.*s",
+		    (unsigned)cl->peer.uid, (long)cl->peer.pid, verb ? verb : "-",
+		    ok ? "ok" : "error", line ? ": " : "",
+		    line ? (int)(end ? (size_t)(end - line) : strlen(line)) : 0, line ? line : "");
+		line = end != NULL ? end + 1 : NULL;
+	} while (line != NULL);
 }
 
 /* Switches the client to writing resp; the connection ends once it is sent. */
