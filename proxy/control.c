@@ -412,6 +412,33 @@ resolve_group(const struct config *cfg, bool *set, gid_t *gid, struct report *re
 	return -1;
 }
 
+int
+control_check(const struct config *cfg, struct report *rep)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	char *slash;
+	bool set;
+	gid_t gid;
+	int rc;
+
+	if (cfg->control_path.value == NULL)
+		return 0;
+	if (resolve_group(cfg, &set, &gid, rep) == -1)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", cfg->control_path.value);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir] = '\0';       /* "/x.sock" is in "/" */
+	if ((rc = stat(dir, &st)) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (rc == 0)
+		errno = ENOTDIR;
+	report_error(rep, "%s:%u: control: %s: %s%s", cfg->file, cfg->control_path.line,
+	    cfg->control_path.value, strerror(errno), errno == ENOENT ?
+	    " (create the directory first)" : "");
+	return -1;
+}
+
 static struct control *
 control_open(struct daemon *d, struct ev_loop *loop, const struct config *cfg, bool group_set,
     gid_t gid, struct report *rep)
