@@ -50,6 +50,10 @@ struct control {
 	gid_t gid;
 	struct control_client *clients;
 	unsigned n_clients;
+	/* A verb may close its own socket (a reload that moves or removes it):
+	 * the client being answered then keeps this struct until it is done. */
+	struct control_client *dispatching;
+	bool closing;                         /* closed; freed with its last client */
 };
 
 /* --- who may talk ------------------------------------------------------------------ */
@@ -102,6 +106,8 @@ client_close(struct control_client *cl)
 	/* a slot is free again */
 	if (c->n_clients-- == CONTROL_MAX_CLIENTS && c->fd != -1)
 		ev_io_start(c->loop, &c->io);
+	if (c->closing && c->clients == NULL)
+		free(c);
 }
 
 /* One log line per line of the message (a refused swap or reload gives one
@@ -155,7 +161,9 @@ client_dispatch(struct control_client *cl, const struct ctl_msg *req)
 
 	for (size_t i = 0; verb != NULL && i < control_verbs_count; i++) {
 		if (strcmp(control_verbs[i].name, verb) == 0) {
+			cl->ctl->dispatching = cl;
 			control_verbs[i].run(cl->ctl->d, req, &resp, &cl->peer);
+			cl->ctl->dispatching = NULL;
 			if (ctl_msg_get(&resp, "status") == NULL)
 				ctl_msg_error(&resp, "internal error: verb %s gave no status", verb);
 			client_respond(cl, &resp, verb);
@@ -509,18 +517,27 @@ control_configure(struct control **cp, struct daemon *d, const struct config *cf
 void
 control_close(struct control *c)
 {
+	struct control_client *cl, *next;
 	struct stat st;
 
 	if (c == NULL)
 		return;
-	while (c->clients != NULL)
-		client_close(c->clients);
+	for (cl = c->clients; cl != NULL; cl = next) {
+		next = cl->next;
+		if (cl != c->dispatching)
+			client_close(cl);
+	}
 	if (c->fd != -1) {
 		ev_io_stop(c->loop, &c->io);
 		close(c->fd);
+		c->fd = -1;
 		/* only our own socket file: a newer daemon may have taken the path */
 		if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
 			unlink(c->path);
 	}
-	free(c);
+	/* the client whose verb closed us still gets its answer */
+	if (c->dispatching != NULL)
+		c->closing = true;
+	else
+		free(c);
 }

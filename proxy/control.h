@@ -51,7 +51,9 @@ int control_configure(struct control **c, struct daemon *d, const struct config 
  * beside the daemon it checks a new config for). 0 or -1 with rep. */
 int control_check(const struct config *cfg, struct report *rep);
 
-/* Closes the socket, removes its file, drops pending requests. NULL: no-op. */
+/* Closes the socket, removes its file, drops pending requests; the client
+ * whose verb led here (a reload that moves or removes the socket) still gets
+ * its answer, and the rest is freed after it. NULL: no-op. */
 void control_close(struct control *c);
 
 /* The verbs, in control_verbs.c. */
