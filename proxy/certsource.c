@@ -55,10 +55,18 @@ certsource_open_store(const struct config *cfg, enum certsource_mode mode,
 	return 0;
 }
 
+void
+certsource_where(char *buf, size_t len, const char *config_file, const struct service_conf *sc)
+{
+	snprintf(buf, len, "%s:%u: certname", config_file, sc->certname.line);
+}
+
 struct tlsctx *
 certsource_from_store(const struct service_conf *sc, const char *config_file,
-    struct certstore *store, const char *name, unsigned version, struct report *rep)
+    const char *where, struct certstore *store, const char *name, unsigned version,
+    struct report *rep)
 {
+	const char *sep = where != NULL ? ": " : "";
 	struct cs_warnings warnings = { 0 };
 	struct cs_error err;
 	struct cs_keycert *kc;
@@ -67,11 +75,12 @@ certsource_from_store(const struct service_conf *sc, const char *config_file,
 	char source[128];
 
 	kc = certstore_load(store, name, version, time(NULL), &loaded, &warnings, &err);
+	if (where == NULL)
+		where = "";
 	for (unsigned i = 0; i < warnings.count; i++)
-		report_warn(rep, "%s:%u: certname: %s", config_file, sc->certname.line,
-		    warnings.msg[i]);
+		report_warn(rep, "%s%s%s", where, sep, warnings.msg[i]);
 	if (kc == NULL) {
-		report_error(rep, "%s:%u: certname: %s", config_file, sc->certname.line, err.msg);
+		report_error(rep, "%s%s%s", where, sep, err.msg);
 		return NULL;
 	}
 	snprintf(source, sizeof(source), "store %s@%u", name, loaded);
@@ -83,7 +92,7 @@ certsource_from_store(const struct service_conf *sc, const char *config_file,
 /* The newest version of name other than the current one that validates:
  * an expired certificate is never served when a valid one exists. */
 static struct tlsctx *
-fallback_version(const struct service_conf *sc, const char *config_file,
+fallback_version(const struct service_conf *sc, const char *config_file, const char *where,
     struct certstore *store, const char *name, struct report *rep)
 {
 	unsigned *versions = NULL, current = 0;
@@ -98,14 +107,14 @@ fallback_version(const struct service_conf *sc, const char *config_file,
 		struct report quiet = { 0 };
 
 		if (versions[i] != current)
-			t = certsource_from_store(sc, config_file, store, name, versions[i], &quiet);
+			t = certsource_from_store(sc, config_file, where, store, name, versions[i],
+			    &quiet);
 		report_free(&quiet);
 	}
 	free(versions);
 	if (t != NULL)
-		report_warn(rep, "%s:%u: certname: %s@%u is not valid; serving %s instead until "
-		    "it is renewed or fixed", config_file, sc->certname.line, name, current,
-		    t->source + strlen("store "));
+		report_warn(rep, "%s: %s@%u is not valid; serving %s instead until it is renewed "
+		    "or fixed", where, name, current, t->source + strlen("store "));
 	return t;
 }
 
@@ -187,7 +196,9 @@ load_managed(const struct service_conf *sc, const struct config *cfg, struct cer
 	struct cs_error err;
 	struct report attempt = { 0 };
 	struct tlsctx *t;
+	char where[CERTSOURCE_WHERE_MAX];
 
+	certsource_where(where, sizeof(where), cfg->file, sc);
 	if (store == NULL)                 /* CHECK mode before the CA exists */
 		return check_auto_issue(sc, cfg, store, rep);
 	if (certstore_current(store, name, &current, &err) == -1) {
@@ -200,8 +211,8 @@ load_managed(const struct service_conf *sc, const struct config *cfg, struct cer
 		if (auto_issue(sc, cfg, store, rep) == -1)
 			return NULL;
 	}
-	if ((t = certsource_from_store(sc, cfg->file, store, name, 0, &attempt)) == NULL &&
-	    (t = fallback_version(sc, cfg->file, store, name, rep)) == NULL) {
+	if ((t = certsource_from_store(sc, cfg->file, where, store, name, 0, &attempt)) == NULL &&
+	    (t = fallback_version(sc, cfg->file, where, store, name, rep)) == NULL) {
 		for (unsigned i = 0; i < attempt.n_lines; i++)
 			report_add(rep, attempt.lines[i].kind, "%s", attempt.lines[i].text);
 	} else if (t != NULL) {
