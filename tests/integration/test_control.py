@@ -398,11 +398,12 @@ SWAP_REFUSALS = [
      r'swap: no service "nope" \(certwrapctl status lists them\)'),
     ("no-service", lambda pki: [("name", "mail2")],
      r'swap: no service "" \(certwrapctl status lists them\)'),
+    # the name is the request's, not the config's: no FILE:LINE of the config's certname
     ("unknown-name", lambda pki: [("service", "echo"), ("name", "ghost")],
-     REFUSED + r".*ghost: no such certificate in \S+/store \(certwrapctl list shows the "
+     REFUSED + r"ghost: no such certificate in \S+/store \(certwrapctl list shows the "
      r"names\)"),
     ("unknown-version", lambda pki: [("service", "echo"), ("name", "mail"), ("version", "7")],
-     REFUSED + r".*there is no version 7 \(certwrapctl show mail lists them\)"),
+     REFUSED + r"mail: there is no version 7 \(certwrapctl show mail lists them\)"),
     ("bad-version", lambda pki: [("service", "echo"), ("name", "mail"), ("version", "x")],
      r'swap: bad version "x"'),
     ("neither-name-nor-cert", lambda pki: [("service", "echo")],
@@ -457,6 +458,19 @@ def test_a_swap_ends_when_the_config_changes_the_certificate(setup, pki):
     st = setup.status()
     assert (st["cert"], st["follows"], st["swapped"]) == (f"file {pki.fullchain}", "-", "no")
     assert setup.served_serial() == _serial(pki.leaf)
+
+
+def test_a_service_configured_with_files_swaps_to_a_store_name(setup, pki, store):
+    setup.start({"echo": {"cert": pki.fullchain, "key": pki.leaf_key}})
+    r = setup.call("swap", ("service", "echo"), ("name", "ghost"))
+    assert (r.status, r.message) == ("error", "swap of [echo] refused, still serving file "
+                                     f"{pki.fullchain}:\nghost: no such certificate in "
+                                     f"{store.path} (certwrapctl list shows the names)")
+    setup.ok("swap", ("service", "echo"), ("name", "mail2"))
+    st = setup.status()
+    assert (st["cert"], st["follows"], st["swapped"]) == ("store mail2@1", "mail2", "yes")
+    store.ok("renew", "mail2")
+    _wait_served(setup, _store_serial(store, "mail2", 2))
 
 
 def test_a_swap_to_a_name_needs_a_store(setup, pki):
