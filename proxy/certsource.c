@@ -215,10 +215,11 @@ load_managed(const struct service_conf *sc, const struct config *cfg, struct cer
 	    (t = fallback_version(sc, cfg->file, where, store, name, rep)) == NULL) {
 		for (unsigned i = 0; i < attempt.n_lines; i++)
 			report_add(rep, attempt.lines[i].kind, "%s", attempt.lines[i].text);
-	} else if (t != NULL) {
+	} else {
+		/* served, or a fallback: why the current version was refused is a warning */
 		for (unsigned i = 0; i < attempt.n_lines; i++)
-			if (attempt.lines[i].kind != REPORT_ERROR)
-				report_add(rep, attempt.lines[i].kind, "%s", attempt.lines[i].text);
+			report_add(rep, attempt.lines[i].kind == REPORT_ERROR ? REPORT_WARN :
+			    attempt.lines[i].kind, "%s", attempt.lines[i].text);
 	}
 	report_free(&attempt);
 	return t;
