@@ -297,9 +297,17 @@ def test_at_start_an_invalid_current_gives_way_to_a_valid_older_version(managed)
     managed.init(mail=["localhost", "127.0.0.1"], other=["other.example"])
     _break_a_copy(managed.store, "mail", 2, "other")
     _point_current_at(managed.store, "mail", 2)
-    daemon = managed.start()
-    daemon.wait_log(r"warning: \S+certwrapd\.conf:\d+: certname: mail@2 is not valid; serving "
-                    r"mail@1 instead until it is renewed or fixed")
+    text = managed.config()
+    fallback = (r"certwrapd\.conf:\d+: certname: mail@2 is not valid; serving mail@1 instead "
+                r"until it is renewed or fixed")
+    why = r"certwrapd\.conf:\d+: certname: mail@2: cert\.pem and chain\.pem are not the "
+    # -t says which version would serve, and why the current one would not
+    status, out, err = run_check(text)
+    assert status == 0 and re.search(r"\(store mail@1\)", out), (out, err)
+    assert re.search("warning: .*" + fallback, err) and re.search("warning: .*" + why, err), err
+    daemon = managed.start_daemon(text)
+    daemon.wait_log("warning: .*" + fallback)
+    daemon.wait_log("warning: .*" + why)
     assert managed.served_serial() == managed.serial("mail", 1)
 
 
