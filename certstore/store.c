@@ -465,6 +465,32 @@ cs_store_meta(struct certstore *cs, const char *name, unsigned version, struct c
 	return rc;
 }
 
+/* cert.pem and chain.pem are fullchain.pem in two parts. Files that disagree
+ * were changed after the version was made, and what a reader got would depend
+ * on which file it reads: such a version is refused as a whole. */
+static int
+check_parts(const struct cs_paths *p, const char *label, STACK_OF(X509) *full,
+    struct cs_error *err)
+{
+	STACK_OF(X509) *cert = cs_cert_load_all(p->cert, false, err), *chain = NULL;
+	bool same = false;
+
+	if (cert != NULL && (chain = cs_cert_load_all(p->chain, true, err)) != NULL) {
+		same = sk_X509_num(cert) == 1 && sk_X509_num(full) == 1 + sk_X509_num(chain);
+		for (int i = 0; same && i < sk_X509_num(full); i++)
+			same = X509_cmp(sk_X509_value(full, i), i == 0 ? sk_X509_value(cert, 0) :
+			    sk_X509_value(chain, i - 1)) == 0;
+		if (!same)
+			cs_error_set(err, "%s: cert.pem and chain.pem are not the certificates of "
+			    "fullchain.pem: the version's files were changed after it was made; make "
+			    "a new version (certwrapctl renew) or point current at a good one "
+			    "(certwrapctl rollback)", label);
+	}
+	sk_X509_pop_free(cert, X509_free);
+	sk_X509_pop_free(chain, X509_free);
+	return cert != NULL && chain != NULL && same ? 0 : -1;
+}
+
 struct cs_keycert *
 certstore_load(struct certstore *cs, const char *name, unsigned version, time_t now,
     unsigned *loaded, struct cs_warnings *warnings, struct cs_error *err)
@@ -485,7 +511,8 @@ certstore_load(struct certstore *cs, const char *name, unsigned version, time_t 
 	snprintf(label, sizeof(label), "%s@%u", name, version);
 	cs_store_trust(cs, &trust, root);
 	if ((key = cs_key_load(p.key, NULL, err)) != NULL &&
-	    (certs = cs_cert_load_all(p.fullchain, false, err)) != NULL)
+	    (certs = cs_cert_load_all(p.fullchain, false, err)) != NULL &&
+	    check_parts(&p, label, certs, err) == 0)
 		kc = cs_keycert_validate(certs, label, key, label, &trust, now, warnings, err);
 	if (kc != NULL && loaded != NULL)
 		*loaded = version;

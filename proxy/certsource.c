@@ -55,10 +55,18 @@ certsource_open_store(const struct config *cfg, enum certsource_mode mode,
 	return 0;
 }
 
+void
+certsource_where(char *buf, size_t len, const char *config_file, const struct service_conf *sc)
+{
+	snprintf(buf, len, "%s:%u: certname", config_file, sc->certname.line);
+}
+
 struct tlsctx *
 certsource_from_store(const struct service_conf *sc, const char *config_file,
-    struct certstore *store, const char *name, unsigned version, struct report *rep)
+    const char *where, struct certstore *store, const char *name, unsigned version,
+    struct report *rep)
 {
+	const char *sep = where != NULL ? ": " : "";
 	struct cs_warnings warnings = { 0 };
 	struct cs_error err;
 	struct cs_keycert *kc;
@@ -67,11 +75,12 @@ certsource_from_store(const struct service_conf *sc, const char *config_file,
 	char source[128];
 
 	kc = certstore_load(store, name, version, time(NULL), &loaded, &warnings, &err);
+	if (where == NULL)
+		where = "";
 	for (unsigned i = 0; i < warnings.count; i++)
-		report_warn(rep, "%s:%u: certname: %s", config_file, sc->certname.line,
-		    warnings.msg[i]);
+		report_warn(rep, "%s%s%s", where, sep, warnings.msg[i]);
 	if (kc == NULL) {
-		report_error(rep, "%s:%u: certname: %s", config_file, sc->certname.line, err.msg);
+		report_error(rep, "%s%s%s", where, sep, err.msg);
 		return NULL;
 	}
 	snprintf(source, sizeof(source), "store %s@%u", name, loaded);
@@ -83,7 +92,7 @@ certsource_from_store(const struct service_conf *sc, const char *config_file,
 /* The newest version of name other than the current one that validates:
  * an expired certificate is never served when a valid one exists. */
 static struct tlsctx *
-fallback_version(const struct service_conf *sc, const char *config_file,
+fallback_version(const struct service_conf *sc, const char *config_file, const char *where,
     struct certstore *store, const char *name, struct report *rep)
 {
 	unsigned *versions = NULL, current = 0;
@@ -98,15 +107,52 @@ fallback_version(const struct service_conf *sc, const char *config_file,
 		struct report quiet = { 0 };
 
 		if (versions[i] != current)
-			t = certsource_from_store(sc, config_file, store, name, versions[i], &quiet);
+			t = certsource_from_store(sc, config_file, where, store, name, versions[i],
+			    &quiet);
 		report_free(&quiet);
 	}
 	free(versions);
 	if (t != NULL)
-		report_warn(rep, "%s:%u: certname: %s@%u is not valid; serving %s instead until "
-		    "it is renewed or fixed", config_file, sc->certname.line, name, current,
-		    t->source + strlen("store "));
+		report_warn(rep, "%s: %s@%u is not valid; serving %s instead until it is renewed "
+		    "or fixed", where, name, current, t->source + strlen("store "));
 	return t;
+}
+
+/* autoIssue issues for the service's host names: without any, it cannot. */
+static int
+auto_issue_names_given(const struct service_conf *sc, const struct config *cfg,
+    struct report *rep)
+{
+	if (sc->n_hostnames > 0)
+		return 0;
+	report_error(rep, "%s:%u: autoIssue: [%s] has no hostname = ... to issue %s for; add "
+	    "the names clients connect to", cfg->file, sc->auto_issue_line, sc->name,
+	    sc->certname.value);
+	return -1;
+}
+
+/* -t, for a name the store does not have: what the start would issue, or the
+ * error the start would give. store is NULL when the store has no CA yet. */
+static struct tlsctx *
+check_auto_issue(const struct service_conf *sc, const struct config *cfg,
+    const struct certstore *store, struct report *rep)
+{
+	char names[CONFIG_MAX_HOSTNAMES * 256] = "";
+
+	if (!sc->auto_issue && store == NULL) {
+		report_error(rep, "%s:%u: certname: %s: no such certificate in %s, which has no CA "
+		    "yet (autoIssue = yes would issue it)", cfg->file, sc->certname.line,
+		    sc->certname.value, cfg->certstore_dir.value);
+		return NULL;
+	}
+	if (auto_issue_names_given(sc, cfg, rep) == -1)
+		return NULL;
+	for (unsigned i = 0; i < sc->n_hostnames; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+		    sc->hostnames[i]);
+	report_info(rep, "[%s] %s would be issued by the store's CA (autoIssue) for %s", sc->name,
+	    sc->certname.value, names);
+	return NULL;
 }
 
 /* autoIssue: the names to issue for are the service's host names. */
@@ -129,12 +175,8 @@ auto_issue(const struct service_conf *sc, const struct config *cfg, struct certs
 		else
 			dns[p.n_dns++] = sc->hostnames[i];
 	}
-	if (p.n_dns + p.n_ip == 0) {
-		report_error(rep, "%s:%u: autoIssue: [%s] has no hostname = ... to issue %s for; add "
-		    "the names clients connect to", cfg->file, sc->auto_issue_line, sc->name,
-		    sc->certname.value);
+	if (auto_issue_names_given(sc, cfg, rep) == -1)
 		return -1;
-	}
 	if (certstore_issue(store, &p, &change, NULL, &err) == -1) {
 		report_error(rep, "%s:%u: autoIssue: %s", cfg->file, sc->auto_issue_line, err.msg);
 		return -1;
@@ -154,30 +196,30 @@ load_managed(const struct service_conf *sc, const struct config *cfg, struct cer
 	struct cs_error err;
 	struct report attempt = { 0 };
 	struct tlsctx *t;
+	char where[CERTSOURCE_WHERE_MAX];
 
+	certsource_where(where, sizeof(where), cfg->file, sc);
 	if (store == NULL)                 /* CHECK mode before the CA exists */
-		return NULL;
+		return check_auto_issue(sc, cfg, store, rep);
 	if (certstore_current(store, name, &current, &err) == -1) {
 		if (!sc->auto_issue) {
 			report_error(rep, "%s:%u: certname: %s", cfg->file, sc->certname.line, err.msg);
 			return NULL;
 		}
-		if (mode == CERTSOURCE_CHECK) {
-			report_info(rep, "[%s] %s would be issued by the store's CA (autoIssue)",
-			    sc->name, name);
-			return NULL;
-		}
+		if (mode == CERTSOURCE_CHECK)
+			return check_auto_issue(sc, cfg, store, rep);
 		if (auto_issue(sc, cfg, store, rep) == -1)
 			return NULL;
 	}
-	if ((t = certsource_from_store(sc, cfg->file, store, name, 0, &attempt)) == NULL &&
-	    (t = fallback_version(sc, cfg->file, store, name, rep)) == NULL) {
+	if ((t = certsource_from_store(sc, cfg->file, where, store, name, 0, &attempt)) == NULL &&
+	    (t = fallback_version(sc, cfg->file, where, store, name, rep)) == NULL) {
 		for (unsigned i = 0; i < attempt.n_lines; i++)
 			report_add(rep, attempt.lines[i].kind, "%s", attempt.lines[i].text);
-	} else if (t != NULL) {
+	} else {
+		/* served, or a fallback: why the current version was refused is a warning */
 		for (unsigned i = 0; i < attempt.n_lines; i++)
-			if (attempt.lines[i].kind != REPORT_ERROR)
-				report_add(rep, attempt.lines[i].kind, "%s", attempt.lines[i].text);
+			report_add(rep, attempt.lines[i].kind == REPORT_ERROR ? REPORT_WARN :
+			    attempt.lines[i].kind, "%s", attempt.lines[i].text);
 	}
 	report_free(&attempt);
 	return t;

@@ -38,9 +38,17 @@ struct tlsctx *certsource_load(const struct service_conf *sc, const struct confi
     struct certstore *store, enum certsource_mode mode, struct report *rep);
 
 /* The context for sc serving the store's name at version (0: current),
- * validated like any other. where prefixes the messages ("swap imaps"). */
+ * validated like any other. where prefixes the messages about the name when
+ * the config gave it ("certwrapd.conf:12: certname", certsource_where);
+ * NULL for a name from elsewhere (a swap), whose messages name it alone. */
 struct tlsctx *certsource_from_store(const struct service_conf *sc, const char *config_file,
-    struct certstore *store, const char *name, unsigned version, struct report *rep);
+    const char *where, struct certstore *store, const char *name, unsigned version,
+    struct report *rep);
+
+/* "FILE:LINE: certname", where sc's certname is, for certsource_from_store. */
+#define CERTSOURCE_WHERE_MAX 4160
+void certsource_where(char *buf, size_t len, const char *config_file,
+    const struct service_conf *sc);
 
 /* The context for sc from PEM text (a swap with files sent by certwrapctl):
  * cert holds the leaf and maybe its chain, chain more of it, key the key.

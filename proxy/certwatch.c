@@ -41,15 +41,17 @@ check_service(struct snapshot *snap, struct service *svc)
 	struct tlsctx *next;
 	struct cs_error err;
 	unsigned current;
-	char old[sizeof(next->source)];
+	char old[sizeof(next->source)], where[CERTSOURCE_WHERE_MAX];
 
 	if (name == NULL || snap->store == NULL ||
 	    certstore_current(snap->store, name, &current, &err) == -1)
 		return;                            /* no such name (yet): nothing to follow */
 	if ((svc->tls != NULL && current == svc->tls->version) || current == svc->refused_version)
 		return;
-	if ((next = certsource_from_store(svc->conf, snap->cfg.file, snap->store, name, 0,
-	    &rep)) == NULL) {
+	/* a name a swap chose is not the config's: no FILE:LINE for it */
+	certsource_where(where, sizeof(where), snap->cfg.file, svc->conf);
+	if ((next = certsource_from_store(svc->conf, snap->cfg.file, svc->swap ? NULL : where,
+	    snap->store, name, 0, &rep)) == NULL) {
 		svc->refused_version = current;
 		for (unsigned i = 0; i < rep.n_lines; i++)
 			log_msg(rep.lines[i].kind == REPORT_ERROR ? LOG_LVL_ERROR : LOG_LVL_WARN,

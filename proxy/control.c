@@ -54,6 +54,10 @@ struct control {
 	gid_t gid;
 	struct control_request *clients;
 	unsigned n_clients;
+	/* A verb may close its own socket (a reload that moves or removes it):
+	 * the client being answered then keeps this struct until it is done. */
+	struct control_request *dispatching;
+	bool closing;                         /* closed; freed with its last client */
 };
 
 /* --- who may talk ------------------------------------------------------------------ */
@@ -113,18 +117,28 @@ client_close(struct control_request *cl)
 	/* a slot is free again */
 	if (c->n_clients-- == CONTROL_MAX_CLIENTS && c->fd != -1)
 		ev_io_start(c->loop, &c->io);
+	if (c->closing && c->clients == NULL)
+		free(c);
 }
 
+/* One log line per line of the message (a refused swap or reload gives one
+ * per reason), each with the same prefix: a grep for the peer or the verb
+ * finds every reason, and syslog gets no embedded newlines. */
 static void
 client_log(const struct control_request *cl, const char *verb, const struct ctl_msg *resp)
 {
 	const char *status = ctl_msg_get(resp, "status");
-	const char *message = ctl_msg_get(resp, "message");
+	const char *line = ctl_msg_get(resp, "message"), *end;
 	bool ok = status != NULL && strcmp(status, "ok") == 0;
 
-	log_msg(ok ? LOG_LVL_NOTICE : LOG_LVL_WARN, "control: uid=%u pid=%ld verb=%s %s%s%s",
-	    (unsigned)cl->peer.uid, (long)cl->peer.pid, verb ? verb : "-",
-	    ok ? "ok" : "error", message ? ": " : "", message ? message : "");
+	do {
+		end = line != NULL ? strchr(line, '\n') : NULL;
+		log_msg(ok ? LOG_LVL_NOTICE : LOG_LVL_WARN, "control: uid=%u pid=%ld verb=%s %s%s%.*s",
+		    (unsigned)cl->peer.uid, (long)cl->peer.pid, verb ? verb : "-",
+		    ok ? "ok" : "error", line ? ": " : "",
+		    line ? (int)(end ? (size_t)(end - line) : strlen(line)) : 0, line ? line : "");
+		line = end != NULL ? end + 1 : NULL;
+	} while (line != NULL);
 }
 
 /* Switches the client to writing resp; the connection ends once it is sent. */
@@ -193,7 +207,13 @@ client_dispatch(struct control_request *cl, const struct ctl_msg *req)
 	snprintf(cl->verb, sizeof(cl->verb), "%s", verb ? verb : "-");
 	for (size_t i = 0; verb != NULL && i < control_verbs_count; i++) {
 		if (strcmp(control_verbs[i].name, verb) == 0) {
-			control_verbs[i].run(cl->ctl->d, req, cl);
+			/* the verb may close this very socket (a reload that moves it):
+			 * the request keeps the old one alive until it is answered */
+			struct control *c = cl->ctl;
+
+			c->dispatching = cl;
+			control_verbs[i].run(c->d, req, cl);
+			c->dispatching = NULL;
 			return;
 		}
 	}
@@ -453,6 +473,33 @@ resolve_group(const struct config *cfg, bool *set, gid_t *gid, struct report *re
 	return -1;
 }
 
+int
+control_check(const struct config *cfg, struct report *rep)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	char *slash;
+	bool set;
+	gid_t gid;
+	int rc;
+
+	if (cfg->control_path.value == NULL)
+		return 0;
+	if (resolve_group(cfg, &set, &gid, rep) == -1)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", cfg->control_path.value);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir] = '\0';       /* "/x.sock" is in "/" */
+	if ((rc = stat(dir, &st)) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (rc == 0)
+		errno = ENOTDIR;
+	report_error(rep, "%s:%u: control: %s: %s%s", cfg->file, cfg->control_path.line,
+	    cfg->control_path.value, strerror(errno), errno == ENOENT ?
+	    " (create the directory first)" : "");
+	return -1;
+}
+
 static struct control *
 control_open(struct daemon *d, struct ev_loop *loop, const struct config *cfg, bool group_set,
     gid_t gid, struct report *rep)
@@ -523,21 +570,31 @@ control_configure(struct control **cp, struct daemon *d, const struct config *cf
 void
 control_close(struct control *c)
 {
+	struct control_request *cl, *next;
 	struct stat st;
 
 	if (c == NULL)
 		return;
-	/* the daemon has drained its store jobs first: nobody replies any more */
-	while (c->clients != NULL) {
-		c->clients->deferred = false;
-		client_close(c->clients);
+	/* Requests still to be answered keep the socket's struct alive: the
+	 * one being dispatched (a reload that moved the socket), and deferred
+	 * ones (a store job will answer). At shutdown the daemon has drained
+	 * its store jobs first, so only the others are left to close. */
+	for (cl = c->clients; cl != NULL; cl = next) {
+		next = cl->next;
+		if (cl != c->dispatching && !cl->deferred)
+			client_close(cl);
 	}
 	if (c->fd != -1) {
 		ev_io_stop(c->loop, &c->io);
 		close(c->fd);
+		c->fd = -1;
 		/* only our own socket file: a newer daemon may have taken the path */
 		if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
 			unlink(c->path);
 	}
-	free(c);
+	/* freed with the last request still being answered */
+	if (c->clients != NULL)
+		c->closing = true;
+	else
+		free(c);
 }

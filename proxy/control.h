@@ -57,7 +57,15 @@ struct control_verb {
 int control_configure(struct control **c, struct daemon *d, const struct config *cfg,
     struct report *rep);
 
-/* Closes the socket, removes its file, drops pending requests. NULL: no-op. */
+/* For -t: what control_configure would refuse, checked without creating
+ * anything: an unknown controlGroup, a directory for the socket that does
+ * not exist. Another daemon answering on the path is not checked (-t runs
+ * beside the daemon it checks a new config for). 0 or -1 with rep. */
+int control_check(const struct config *cfg, struct report *rep);
+
+/* Closes the socket, removes its file, drops pending requests; the client
+ * whose verb led here (a reload that moves or removes the socket) still gets
+ * its answer, and the rest is freed after it. NULL: no-op. */
 void control_close(struct control *c);
 
 /* The verbs, in control_verbs.c. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "proxy/config.h"
+#include "proxy/control.h"
 #include "proxy/daemon.h"
 #include "proxy/log.h"
 #include "proxy/report.h"
@@ -37,7 +38,7 @@ check_config(const char *path)
 	struct report rep = { 0 };
 	struct snapshot *snap = snapshot_load(path, CERTSOURCE_CHECK, &rep);
 	unsigned n_services = snap ? snap->n_services : 0;
-	int ok = snap != NULL;
+	int ok = snap != NULL && control_check(&snap->cfg, &rep) == 0;
 
 	/* what was found is shown for a configuration that would start */
 	for (unsigned i = 0; i < rep.n_lines; i++) {

@@ -28,6 +28,9 @@ struct name_state {
 	char name[CS_NAME_MAX + 1];
 	time_t next_try;                      /* after a failed renewal */
 	time_t next_warning;                  /* for a certificate we cannot renew */
+	unsigned renewed_version;             /* the version this daemon made last, */
+	time_t renewed_at;                    /* when, */
+	bool stall_logged;                    /* and whether it was found due at birth */
 };
 
 struct renewer {
@@ -104,6 +107,11 @@ done_cb(struct ev_loop *loop, ev_async *a, int revents)
 	} else {
 		log_notice("renew: %s@%u issued (serial %s), was version %u", r->name,
 		    r->change.version, r->change.serial, r->change.previous);
+		if (st != NULL) {
+			st->renewed_version = r->change.version;
+			st->renewed_at = time(NULL);
+			st->stall_logged = false;
+		}
 		if (r->d->snap != NULL && r->d->snap->store != NULL)
 			hookrun_start(r->d->snap->store, &r->change);
 		certwatch_check_now(r->d->certwatch);
@@ -152,6 +160,23 @@ warn_unrenewable(struct name_state *st, const struct cs_cert_info *info, time_t 
 	st->next_warning = now + every;
 }
 
+/* A version this daemon made that was due for renewal the moment it was
+ * made (its lifetime is not longer than renewBefore): renewing it would make
+ * another such version, and so on without end. It is served, not renewed. */
+static bool
+due_at_birth(struct name_state *st, const struct cs_cert_info *info, time_t due_at)
+{
+	if (info->version != st->renewed_version || due_at > st->renewed_at)
+		return false;
+	if (!st->stall_logged)
+		log_error("renew: %s@%u is due as soon as it is issued: it expires in %ld day%s, "
+		    "within renewBefore; not renewing it again (lower renewBefore, or renew it for "
+		    "longer: certwrapctl renew %s --days N)", info->name, info->version,
+		    info->days_left, info->days_left == 1 ? "" : "s", info->name);
+	st->stall_logged = true;
+	return true;
+}
+
 /* Looks at one name; returns when it next needs looking at. */
 static time_t
 check_name(struct renewer *r, struct snapshot *snap, const char *name, time_t now)
@@ -169,7 +194,9 @@ check_name(struct renewer *r, struct snapshot *snap, const char *name, time_t no
 	if (ours && certstore_renew_due(snap->store, name, renew_before_for(snap, name), now, &due,
 	    &due_at, &err) == -1)
 		log_error("renew: %s: %s", name, err.msg);
-	if (ours && due && now >= st->next_try && !r->busy)
+	if (ours && due && due_at_birth(st, &info, due_at))
+		;
+	else if (ours && due && now >= st->next_try && !r->busy)
 		renew_start(r, snap->store, name);
 	else if (!ours)
 		warn_unrenewable(st, &info, now);

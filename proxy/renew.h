@@ -4,10 +4,12 @@
  * For every name a service follows: when it is due (renewBefore, or the
  * store's rule: a third of its lifetime left, half for lifetimes of ten days
  * or less), a certificate issued by the store's own CA is renewed (new key)
- * and certwatch swaps it in. A certificate from an outside CA cannot be
- * renewed here: as it nears expiry it is logged with rising severity
- * (warning within 30 days, daily; error within 7, hourly; critical once
- * expired, hourly) and shown by status and check.
+ * and certwatch swaps it in. A renewed version that is due at once (its
+ * lifetime is not longer than renewBefore) is served but not renewed again,
+ * with an error: renewing it would never end. A certificate from an outside
+ * CA cannot be renewed here: as it nears expiry it is logged with rising
+ * severity (warning within 30 days, daily; error within 7, hourly; critical
+ * once expired, hourly) and shown by status and check.
  *
  * The renewal itself (key generation, signing, fsync) runs in a thread with
  * its own store handle, so connections never wait for it; the main loop

@@ -78,7 +78,8 @@ build(const struct service *svc, const char *config_file, struct certstore *stor
 		    svc->conf->name, c->name);
 		return NULL;
 	}
-	return certsource_from_store(svc->conf, config_file, store, c->name,
+	/* the name is the caller's, not the config's: its messages need no FILE:LINE */
+	return certsource_from_store(svc->conf, config_file, NULL, store, c->name,
 	    c->follow ? 0 : c->version, rep);
 }
 

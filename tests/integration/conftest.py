@@ -13,6 +13,9 @@ Fixtures and helpers (see each docstring):
   config_text(), service()   build stunnel-style configuration text
   run_check(text)     certwrapd -t on a config: (status, stdout, stderr)
   run_ctl(*args)      certwrapctl: (status, stdout, stderr)
+  ctl_call(path, verb, *fields)   one request on certwrapd's control socket (CtlResponse)
+  ctl_exchange(path, data)        raw bytes in, raw bytes out, for protocol tests
+  ctl_dir             a short directory every user may enter, for control sockets
   wait_for(), wait_port()    poll with a deadline; never sleep for a guess
   rss_kib(pid)        resident memory, for tests that memory stays flat
   LineClient          line-oriented protocol talk over a plain or TLS socket
@@ -32,10 +35,12 @@ import datetime
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
 import ssl
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -906,3 +911,181 @@ def certwrapd(tmp_path):
     yield start
     problems = [p for p in (d.problems(d.expect_status) for d in started) if p]
     assert not problems, "\n".join(problems)
+
+
+# --- the control socket ------------------------------------------------------------------
+#
+# A client of ctl/ctlproto.h written from the header alone, so that the tests check the
+# daemon against the contract rather than against certwrapctl's own encoder: a frame is
+# "CWCTL/<version> <body length>\n" then fields "<name> <value length>\n<value>\n"; a
+# field named "-" ends a record.
+
+CTL_VERSION = 1
+CTL_RECORD_END = "-"
+CTL_TIMEOUT_S = 15.0               # longer than the daemon's CONTROL_TIMEOUT_S (10 s)
+CTL_HEADER_RE = re.compile(rb"CWCTL/(\d+) (\d+)\n")
+
+
+def ctl_frame(fields, version=CTL_VERSION):
+    """The frame for (name, value) pairs; a value is str or bytes, sent as it is."""
+    body = b""
+    for name, value in fields:
+        value = value.encode() if isinstance(value, str) else bytes(value)
+        body += f"{name} {len(value)}\n".encode() + value + b"\n"
+    return f"CWCTL/{version} {len(body)}\n".encode() + body
+
+
+def ctl_parse(frame):
+    """The (name, value) pairs of one whole frame, values as text. Raises
+    ValueError on anything the header does not allow, bytes after the frame
+    included."""
+    m = CTL_HEADER_RE.match(frame)
+    if m is None:
+        raise ValueError(f"no CWCTL header: {frame[:64]!r}")
+    if int(m.group(1)) != CTL_VERSION:
+        raise ValueError(f"version {m.group(1).decode()}, expected {CTL_VERSION}")
+    body = frame[m.end():]
+    if len(body) != int(m.group(2)):
+        raise ValueError(f"body of {len(body)} bytes, the header says {m.group(2).decode()}")
+    fields, off = [], 0
+    while off < len(body):
+        nl = body.index(b"\n", off)
+        name, _, length = body[off:nl].decode().partition(" ")
+        if not re.fullmatch(r"-|[a-z0-9_.-]{1,32}", name) or not length.isdigit():
+            raise ValueError(f"bad field header {body[off:nl]!r}")
+        start, end = nl + 1, nl + 1 + int(length)
+        if body[end:end + 1] != b"\n":
+            raise ValueError(f"field {name}: value not followed by a newline")
+        fields.append((name, body[start:end].decode("utf-8", "replace")))
+        off = end + 1
+    return fields
+
+
+def _frame_length(data):
+    """The length of the whole frame at the start of data, or None while unknown."""
+    m = CTL_HEADER_RE.match(data)
+    return m.end() + int(m.group(2)) if m else None
+
+
+class CtlResponse:
+    """A decoded response: status ("ok" or "error"), message (or None),
+    fields (the (name, value) pairs outside records, status and message
+    first), records (a dict per record, its "kind" the name of its first
+    field), all (every pair as sent)."""
+
+    def __init__(self, pairs):
+        self.all = pairs
+        self.fields, self.records = [], []
+        group = []
+        for i, (name, value) in enumerate(pairs):
+            if i < 2 and name in ("status", "message") and not group:
+                self.fields.append((name, value))
+            elif name == CTL_RECORD_END:
+                assert group, f"an empty record in {pairs!r}"
+                record = {"kind": group[0][0]}
+                for n, v in group:
+                    assert n not in record, f"field {n} twice in one record: {group!r}"
+                    record[n] = v
+                self.records.append(record)
+                group = []
+            else:
+                group.append((name, value))
+        self.fields += group             # after the last record
+        top = dict(self.fields)
+        self.status = top.get("status")
+        self.message = top.get("message")
+
+    def of_kind(self, kind):
+        return [r for r in self.records if r["kind"] == kind]
+
+    def record(self, kind, name):
+        """The one record of kind whose first field is name (a service's)."""
+        found = [r for r in self.of_kind(kind) if r[kind] == name]
+        assert len(found) == 1, f"{len(found)} {kind} records for {name}: {self.records!r}"
+        return found[0]
+
+    def __repr__(self):
+        return f"CtlResponse({self.all!r})"
+
+
+# Run as another user: connects, sends stdin, copies the reply to stdout; a
+# send the daemon cut short (it refuses before reading) is not an error.
+_CTL_RELAY = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(float(sys.argv[2]))
+s.connect(sys.argv[1])
+try:
+    s.sendall(sys.stdin.buffer.read())
+except OSError:
+    pass
+while True:
+    try:
+        chunk = s.recv(65536)
+    except ConnectionResetError:
+        break
+    if not chunk:
+        break
+    sys.stdout.buffer.write(chunk)
+"""
+
+
+def _ctl_exchange_as(socket_path, data, user, timeout):
+    import pwd
+    pw = pwd.getpwnam(user)
+    r = subprocess.run([sys.executable, "-c", _CTL_RELAY, str(socket_path), str(timeout)],
+                       input=data, capture_output=True, timeout=timeout + 5,
+                       user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+    if r.returncode != 0:
+        err = r.stderr.decode(errors="replace").strip().splitlines()
+        raise OSError(f"client as {user}: {err[-1] if err else f'exit {r.returncode}'}")
+    return r.stdout
+
+
+def ctl_exchange(socket_path, data, user=None, timeout=CTL_TIMEOUT_S, half_close=False):
+    """Sends data on a new connection to the control socket and returns what
+    comes back: one whole frame, or whatever arrived before the daemon closed.
+    user: run the client as that user (uid and primary group, no other groups).
+    half_close: shut down the sending side after data."""
+    if user is not None:
+        return _ctl_exchange_as(socket_path, data, user, timeout)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(socket_path))
+        try:
+            s.sendall(data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass                          # it answered and closed before reading it all
+        got = b""
+        while _frame_length(got) is None or len(got) < _frame_length(got):
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:  # closed with our bytes unread: the reply came first
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def ctl_call(socket_path, verb, *fields, user=None, timeout=CTL_TIMEOUT_S):
+    """One request, `verb` (None: a request without one) and then (name, value)
+    pairs, on certwrapd's control socket; returns its CtlResponse. Asserts the
+    response is one well-formed frame."""
+    request = ([("verb", verb)] if verb is not None else []) + list(fields)
+    reply = ctl_exchange(socket_path, ctl_frame(request), user=user, timeout=timeout)
+    assert reply, f"{verb}: the daemon closed the connection without a response"
+    return CtlResponse(ctl_parse(reply))
+
+
+@pytest.fixture
+def ctl_dir():
+    """A fresh directory under /tmp with a short path (a socket path has at most
+    107 bytes) that every user may enter (mode 0755), so that tests can also
+    connect as another user; removed afterwards."""
+    d = Path(tempfile.mkdtemp(prefix="cwctl-", dir="/tmp"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

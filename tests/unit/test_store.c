@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,6 +102,14 @@ test_load(void **state)
 	assert_null(certstore_load(cs, "mail", 0, TP_NOW + 400 * TP_DAY, NULL, NULL, &err));
 	assert_string_equal(err.msg, "mail@1: certificate CN=mail.example.com expired "
 	    "2031-01-01 00:00 UTC (35 days ago): renew it and install the new certificate");
+	/* cert.pem changed by hand: fullchain.pem alone would still validate */
+	ts_issue(cs, "other", TP_NOW, "other.example.com", NULL);
+	tp_write("cert.pem", ts_read(ts_file(cs, "other", 1, "cert.pem")));
+	assert_int_equal(rename(tp_path("cert.pem"), ts_file(cs, "mail", 1, "cert.pem")), 0);
+	assert_null(certstore_load(cs, "mail", 0, TP_NOW, NULL, NULL, &err));
+	assert_string_equal(err.msg, "mail@1: cert.pem and chain.pem are not the certificates of "
+	    "fullchain.pem: the version's files were changed after it was made; make a new version "
+	    "(certwrapctl renew) or point current at a good one (certwrapctl rollback)");
 }
 
 static void
