@@ -613,7 +613,8 @@ PROTOCOL_ERRORS = [
     ("truncated-value", b"CWCTL/1 15\nverb 60\nstatus\n",
      r'field "verb": bad length or truncated value'),
     ("unknown-verb", ctl_frame([("verb", "frobnicate")]),
-     r'unknown verb "frobnicate" \(this certwrapd answers: status, stats, reload, swap\)'),
+     r'unknown verb "frobnicate" \(this certwrapd answers: status, stats, reload, swap, '
+     r'issue, sign, import, renew, revoke, crl, rollback, list, show, check\)'),
     ("no-verb", ctl_frame([("service", "echo")]), r"the request names no verb"),
     ("empty-frame", b"CWCTL/1 0\n", r"the request names no verb"),
 ]
