@@ -311,7 +311,9 @@ certstore_versions(struct certstore *cs, const char *name, unsigned **versions, 
 		}
 	}
 	closedir(d);
-	qsort(*versions, *n, sizeof(**versions), compare_unsigned);
+	/* none: certs/NAME may hold only a request waiting for an outside CA */
+	if (*n > 1)
+		qsort(*versions, *n, sizeof(**versions), compare_unsigned);
 	return 0;
 }
 

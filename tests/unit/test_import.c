@@ -31,14 +31,17 @@ request_key(struct certstore *cs, const char *name)
 	return k;
 }
 
-/* The outside intermediate's answer for key: a leaf for dns. */
+/* The outside intermediate's answer for key (freed here): a leaf for dns. */
 static const char *
 answer(EVP_PKEY *key, const char *dns, long days)
 {
 	struct tp_cert_spec spec = tp_leaf_spec(dns);
+	const char *pem;
 
 	spec.not_after_days = days;
-	return tp_pem_cert(tp_cert(&spec, key, outside.inter, outside.inter_key));
+	pem = tp_pem_cert(tp_cert(&spec, key, outside.inter, outside.inter_key));
+	EVP_PKEY_free(key);
+	return pem;
 }
 
 static int
@@ -190,7 +193,10 @@ test_import_refusals(void **state)
 	struct cs_error err = { "" };
 	const char *inter = tp_pem_cert(outside.inter), *root = tp_pem_cert(outside.root);
 	EVP_PKEY *other = tp_key(TP_EC_P256, 3);
-	const char *cert = answer(other, "x.example.com", 90);
+	const char *cert;
+
+	EVP_PKEY_up_ref(other);             /* answer frees it; testpki keeps its own */
+	cert = answer(other, "x.example.com", 90);
 
 	/* no key given, no request, no current version */
 	assert_int_equal(import(cs, "x", cert, inter, NULL, root, TP_NOW, &ch, &err), -1);

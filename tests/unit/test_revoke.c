@@ -90,8 +90,13 @@ test_revoke_and_crl(void **state)
 	assert_non_null(reason);
 	assert_int_equal(ASN1_ENUMERATED_get(reason), 1);
 	ASN1_ENUMERATED_free(reason);
-	assert_non_null(X509_CRL_get_ext_d2i(x, NID_authority_key_identifier, NULL, NULL) ?
-	    (void *)1 : NULL);
+	{
+		AUTHORITY_KEYID *aki = X509_CRL_get_ext_d2i(x, NID_authority_key_identifier, NULL,
+		    NULL);
+
+		assert_non_null(aki);
+		AUTHORITY_KEYID_free(aki);
+	}
 	X509_CRL_free(x);
 
 	/* revoked is what list says */
