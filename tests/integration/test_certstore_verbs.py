@@ -115,7 +115,12 @@ def test_import_with_a_key(store, tmp_path):
         f"certwrapctl: b: {bundle} fits neither the key of b's waiting request nor that of its " \
         "current version: give the key with --key FILE (the one the request was made with)\n"
     key.chmod(0o644)
-    store.ok("import", "b", "--cert", bundle, "--key", key)
+    log = tmp_path / "hook.log"
+    (store.path / "certstore.conf").write_text(f'[hooks]\ncommand = echo "$CERTWRAP_EVENT $1 '
+                                               f'$2" >> {log}\n')
+    out = store.ok("import", "b", "--cert", bundle, "--key", key)
+    assert re.search(r"\nhook for b@1: exit 0 \(\d+\.\d s\)\n$", out)
+    assert log.read_text() == "import b 1\n"
     # the root came with it: kept, not sent
     v = store.version_dir("b")
     assert (v / "chain.pem").read_text() == (d / "inter.pem").read_text()
