@@ -40,12 +40,71 @@ cs_ca_serial_random(void)
 	return ai;
 }
 
+/* Whether hex is free: in neither the index nor newcerts/ (a crash may
+ * leave a certificate there that the index lacks). */
+static bool
+serial_free(struct certstore *cs, const struct cs_index *idx, const char *hex,
+    struct cs_error *err)
+{
+	char path[CS_PATH_MAX];
+
+	return cs_index_find(idx, hex) == NULL &&
+	    cs_store_path(cs, path, err, "ca/newcerts/%s.pem", hex) == 0 &&
+	    access(path, F_OK) == -1 && errno == ENOENT;
+}
+
+/* The serial file's value, or the first free one after it: `openssl ca`'s
+ * numbering, kept by a store that took over its directory. */
+static ASN1_INTEGER *
+serial_sequential(struct certstore *cs, const struct cs_index *idx, struct cs_error *err)
+{
+	char path[CS_PATH_MAX], hex[CS_SERIAL_HEX_MAX + 1], *text = NULL, *h = NULL;
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *ai = NULL;
+	size_t len;
+
+	if (cs_store_path(cs, path, err, "ca/serial") == -1 ||
+	    (text = cs_fsio_read(path, 256, &len, NULL, err)) == NULL)
+		return NULL;
+	text[strcspn(text, "\r\n")] = '\0';
+	if (cs_serial_normalize(text, strlen(text), hex, sizeof(hex)) == -1 ||
+	    BN_hex2bn(&bn, hex) == 0) {
+		cs_error_set(err, "%s: \"%.40s\" is not a serial number in hex: write the next "
+		    "serial there (e.g. 1000)", path, text);
+		goto done;
+	}
+	for (int i = 0; i < SERIAL_TRIES * 1024; i++) {
+		OPENSSL_free(h);
+		if ((h = BN_bn2hex(bn)) == NULL ||
+		    cs_serial_normalize(h, strlen(h), hex, sizeof(hex)) == -1) {
+			cs_error_set(err, "%s: the next serial does not fit %d hex digits", path,
+			    CS_SERIAL_HEX_MAX);
+			goto done;
+		}
+		if (!BN_is_zero(bn) && !BN_is_negative(bn) && serial_free(cs, idx, hex, err)) {
+			ai = BN_to_ASN1_INTEGER(bn, NULL);
+			goto done;
+		}
+		if (!BN_add_word(bn, 1))
+			break;
+	}
+	cs_error_set(err, "%s: no free serial after %s: the index and newcerts/ use them all",
+	    path, text);
+done:
+	OPENSSL_free(h);
+	BN_free(bn);
+	free(text);
+	return ai;
+}
+
 ASN1_INTEGER *
 cs_ca_serial_new(struct certstore *cs, const struct cs_index *idx, struct cs_error *err)
 {
-	char hex[CS_SERIAL_HEX_MAX + 1], path[CS_PATH_MAX];
+	char hex[CS_SERIAL_HEX_MAX + 1];
 	ASN1_INTEGER *ai;
 
+	if (cs->conf.sequential_serials)
+		return serial_sequential(cs, idx, err);
 	for (int i = 0; i < SERIAL_TRIES; i++) {
 		if ((ai = cs_ca_serial_random()) == NULL || cs_serial_hex(ai, hex, sizeof(hex)) == -1) {
 			ASN1_INTEGER_free(ai);
@@ -53,10 +112,7 @@ cs_ca_serial_new(struct certstore *cs, const struct cs_index *idx, struct cs_err
 			    cs_ossl_reason("no randomness"));
 			return NULL;
 		}
-		/* in neither the index nor newcerts/ (a crash may leave one there) */
-		if (cs_index_find(idx, hex) == NULL &&
-		    cs_store_path(cs, path, err, "ca/newcerts/%s.pem", hex) == 0 &&
-		    access(path, F_OK) == -1 && errno == ENOENT)
+		if (serial_free(cs, idx, hex, err))
 			return ai;
 		ASN1_INTEGER_free(ai);
 	}

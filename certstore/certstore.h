@@ -131,6 +131,8 @@ const char *cs_keycert_subject(const struct cs_keycert *kc);     /* "CN=mail.exa
  * "leaf CN=a, self-signed, chain 0, expires ...". Days count from the now
  * given to cs_keycert_validate. */
 const char *cs_keycert_summary(const struct cs_keycert *kc);
+/* The root the chain ended at (not sent), or NULL for a self-signed leaf. */
+X509 *cs_keycert_root(const struct cs_keycert *kc);
 
 /* The leaf's serial in upper-case hex, as openssl prints it; SANs as
  * "DNS:mail.example.com, IP:192.0.2.1". -1 when buf is too small. */
@@ -159,7 +161,11 @@ void cs_keycert_free(struct cs_keycert *kc);       /* NULL is a no-op */
  *   DIR/ca/newcerts/SERIAL.pem  every certificate issued
  *   DIR/certs/NAME/current      symlink to the current version, replaced by one rename()
  *   DIR/certs/NAME/N/           version N, immutable: key.pem (0600), cert.pem, chain.pem,
- *                               fullchain.pem, csr.pem, meta
+ *                               fullchain.pem, csr.pem, meta; for a certificate from an
+ *                               outside CA, root.pem when its root was given with it
+ *   DIR/certs/NAME/request/     key.pem (0600) and csr.pem made by certstore_csr, waiting
+ *                               for the outside CA's answer (certstore_import)
+ *   DIR/ca/crl.pem              the CRL (certstore_crl), when one was made
  *
  * Entries whose names start with ".tmp-" are writes in progress or left by a
  * crash: readers never look at them and the next writer removes them. Every
@@ -259,8 +265,9 @@ struct cs_paths {
 	char csr[CS_PATH_MAX], meta[CS_PATH_MAX];
 };
 
-enum cs_event { CS_EVENT_ISSUE, CS_EVENT_RENEW, CS_EVENT_ROLLBACK };
-const char *cs_event_name(enum cs_event e);          /* "issue", "renew", "rollback" */
+enum cs_event { CS_EVENT_ISSUE, CS_EVENT_RENEW, CS_EVENT_ROLLBACK, CS_EVENT_IMPORT };
+/* "issue", "renew", "rollback", "import" */
+const char *cs_event_name(enum cs_event e);
 
 /* What a change made current: for the caller's message and for the hook. */
 struct cs_change {
@@ -444,6 +451,262 @@ struct cs_hook_result {
  * start, failed or timed out. r is filled either way. */
 int certstore_hook_run(struct certstore *cs, const struct cs_change *c,
     struct cs_hook_result *r, struct cs_error *err);
+
+/* --- requests for an outside CA, and their answers (request.c, import.c) ---------- */
+
+struct cs_csr_params {
+	const char *name;
+	const char *const *dns;             /* as for certstore_issue */
+	size_t n_dns;
+	const char *const *ip;
+	size_t n_ip;
+	const char *subject;                /* "/O=Example/CN=mail.example.com" (openssl req
+	                                       -subj); NULL: CN = the first DNS name (or IP) */
+	enum cs_key_type key_type;          /* CS_KEY_DEFAULT: the store's default */
+	bool replace;                       /* replace a request still waiting for its answer */
+	time_t now;
+};
+
+/* A request waiting in certs/NAME/request/ for an outside CA's answer. */
+struct cs_request {
+	char dir[CS_PATH_MAX], key[CS_PATH_MAX], csr[CS_PATH_MAX];
+	char subject[CS_TEXT_MAX];          /* "CN=mail.example.com, O=Example" */
+	char *csr_pem;                      /* the CSR to send; cs_request_clear frees it */
+	size_t csr_len;
+};
+
+/* Makes a key (0600, never leaves the store) and a CSR for it with the names
+ * as subjectAltNames, SHA-256 (EdDSA for Ed25519), into certs/NAME/request/
+ * (built under a temporary name and renamed whole). A request that is still
+ * waiting is refused unless replace: its key is the only one the CA's answer
+ * will fit. NAME may already have versions (a renewal by an outside CA). */
+int certstore_csr(struct certstore *cs, const struct cs_csr_params *p, struct cs_request *out,
+    struct cs_error *err);
+void cs_request_clear(struct cs_request *r);
+
+struct cs_import_params {
+	const char *name;
+	const char *cert_pem;               /* the certificate (a chain may follow it) */
+	size_t cert_len;
+	const char *cert_label;             /* for messages: where it came from */
+	const char *chain_pem;              /* the intermediates, or NULL */
+	size_t chain_len;
+	const char *chain_label;
+	const char *key_pem;                /* NULL: the key of NAME's waiting request, else
+	                                       of its current version, whichever fits */
+	size_t key_len;
+	const char *key_label;
+	const char *ca_pem;                 /* roots to trust besides the system's and the
+	                                       store's own, or NULL */
+	size_t ca_len;
+	const char *ca_label;
+	time_t now;
+};
+
+/* Brings an outside CA's certificate in as NAME's next version and makes it
+ * current: it passes cs_keycert_validate with the system trust store, the
+ * store's root and ca_pem as anchors (a missing intermediate is refused with
+ * the issuer's name), is stored leaf-first without the root (kept as
+ * root.pem when it did not come from the system store, to validate the
+ * version again later), with a CSR (the request's, or one made for the key)
+ * and meta origin import. A waiting request whose key was used is removed.
+ * Imported names are not renewed here (certstore_renew refuses them). */
+int certstore_import(struct certstore *cs, const struct cs_import_params *p,
+    struct cs_change *out, struct cs_warnings *warnings, struct cs_error *err);
+
+/* Whether name's current version came from an outside CA (certstore_import). */
+bool certstore_is_imported(struct certstore *cs, const char *name);
+
+/* --- signing someone else's request (sign.c) ------------------------------------------ */
+
+struct cs_sign_params {
+	const char *csr_pem;                /* one CERTIFICATE REQUEST */
+	size_t csr_len;
+	const char *csr_label;
+	unsigned days;                      /* 0: the store's default */
+	bool client;                        /* extendedKeyUsage clientAuth as well */
+	const char *passphrase;             /* of the CA key, when it is encrypted */
+	time_t now;
+};
+
+struct cs_signed {
+	char *cert_pem, *chain_pem;         /* the certificate; what it sends after itself */
+	size_t cert_len, chain_len;
+	char serial[CS_SERIAL_HEX_MAX + 1];
+	char subject[CS_TEXT_MAX];
+	char newcert[CS_PATH_MAX];          /* its copy in ca/newcerts/ */
+	time_t not_after;
+};
+
+/* Signs a CSR as `openssl ca -infiles` does, with the profile of issue: the
+ * CSR's signature must verify and use neither MD5 nor SHA-1, its key must be
+ * strong enough; its subject must meet certstore.conf's [policy] (match:
+ * the CA's value, supplied: present, optional: may be; other fields are
+ * dropped, as openssl does without -preserveDN); the subjectAltNames are the
+ * CSR's DNS names and IP addresses, else its CN. The certificate is
+ * recorded in the index and newcerts/ like any other. */
+int certstore_sign(struct certstore *cs, const struct cs_sign_params *p, struct cs_signed *out,
+    struct cs_warnings *warnings, struct cs_error *err);
+void cs_signed_clear(struct cs_signed *s);
+
+/* --- revocation and the CRL (revoke.c) ------------------------------------------------- */
+
+/* What revoke accepts as a reason, as `openssl ca -crl_reason` spells them. */
+#define CS_REVOKE_REASONS "unspecified, keyCompromise, CACompromise, affiliationChanged, " \
+	"superseded, cessationOfOperation"
+
+struct cs_revoke_params {
+	const char *name;                   /* revoke name's current version, or */
+	const char *serial;                 /* any certificate of the index (hex) */
+	const char *reason;                 /* NULL: none recorded */
+	const char *passphrase;             /* of the CA key: the CRL is signed again */
+	time_t now;
+};
+
+struct cs_revocation {
+	char serial[CS_SERIAL_HEX_MAX + 1];
+	char subject[CS_TEXT_MAX];          /* as the index has it: "/CN=mail.example.com" */
+	char reason[32];                    /* "" when none */
+	time_t when;
+};
+
+/* The CRL: ca/crl.pem, signed by the signing CA, for what it issued. */
+struct cs_crl_info {
+	bool exists;
+	char path[CS_PATH_MAX];
+	char number[CS_SERIAL_HEX_MAX + 1]; /* its cRLNumber, hex */
+	time_t last_update, next_update;
+	time_t due_at;                      /* two thirds of its validity */
+	size_t n_revoked;                   /* entries in it */
+	size_t n_index_revoked;             /* R lines of the index */
+	bool stale;                         /* the index has a revocation it lacks */
+	bool due;                           /* past due_at, stale, or missing while the
+	                                       index has revocations */
+};
+
+/* Marks the certificate revoked in the index (R, the date, the reason), then
+ * makes a new CRL. The CA key is loaded first, so a wrong passphrase
+ * changes nothing. Refused: a serial not in the index, one already revoked,
+ * a name whose certificate another CA issued. crl (may be NULL) gets the new
+ * CRL. */
+int certstore_revoke(struct certstore *cs, const struct cs_revoke_params *p,
+    struct cs_revocation *out, struct cs_crl_info *crl, struct cs_error *err);
+
+/* Makes ca/crl.pem anew: every R line of the index, with its date and
+ * reason; nextUpdate now + certstore.conf crl_days; the next cRLNumber
+ * (crlnumber is written first, so a number is never used twice); AKI. */
+int certstore_crl(struct certstore *cs, const char *passphrase, time_t now,
+    struct cs_crl_info *out, struct cs_error *err);
+/* What ca/crl.pem says and whether it is due; exists false when there is none. */
+int certstore_crl_info(struct certstore *cs, time_t now, struct cs_crl_info *out,
+    struct cs_error *err);
+
+/* --- checking the whole store, for monitoring (check.c) ---------------------------------- */
+
+enum cs_check_state { CS_CHECK_OK, CS_CHECK_WARNING, CS_CHECK_CRITICAL, CS_CHECK_UNKNOWN };
+const char *cs_check_state_name(enum cs_check_state s);   /* "OK", "WARNING", ... */
+
+struct cs_check_item {
+	enum cs_check_state state;
+	char what[CS_NAME_MAX + 1];         /* a name, "ca", "root" or "crl" */
+	char problem[CS_TEXT_MAX * 2];      /* "expires 2030-01-20 (in 19 days)" */
+};
+
+struct cs_check {
+	enum cs_check_state state;          /* the worst of the items; OK when none */
+	unsigned n_certs;
+	struct cs_check_item *items;        /* critical first */
+	size_t n_items;
+	char next_name[CS_NAME_MAX + 1];    /* the leaf that expires first, "" when none */
+	time_t next_expiry;
+};
+
+/* Everything that can stop a handshake or a client's check, judged at now:
+ * every current leaf (expired, expiring within crit_s or warn_s seconds,
+ * revoked, failing validation: key mismatch, incomplete chain, unreadable
+ * files), the intermediates it sends, the signing CA and the root, and the
+ * CRL (past its nextUpdate: critical; within crit_s of it: critical; due:
+ * warning; missing a revocation: warning). -1 with err only when the store
+ * cannot be read at all. Clear with cs_check_clear. */
+int certstore_check(struct certstore *cs, long warn_s, long crit_s, time_t now,
+    struct cs_check *out, struct cs_error *err);
+void cs_check_clear(struct cs_check *c);
+
+/* --- exports for other daemons (export.c) ---------------------------------------------- */
+
+enum cs_export_format {
+	CS_EXPORT_POSTFIX, CS_EXPORT_DOVECOT, CS_EXPORT_EXIM, CS_EXPORT_COURIER, CS_EXPORT_QMAIL,
+	CS_EXPORT_SENDMAIL, CS_EXPORT_STUNNEL,
+	CS_EXPORT_SEPARATE, CS_EXPORT_FULLCHAIN, CS_EXPORT_COMBINED, CS_EXPORT_PKCS12,
+};
+/* The names above in lower case; -1 with err listing them otherwise. */
+int cs_export_format_parse(const char *text, enum cs_export_format *f, struct cs_error *err);
+const char *cs_export_format_name(enum cs_export_format f);
+
+#define CS_EXPORT_MAX_FILES   (CS_PEM_MAX_CERTS + 4)
+#define CS_EXPORT_NAME_MAX    64
+
+struct cs_export_file {
+	char name[CS_EXPORT_NAME_MAX];      /* relative: "postfix.pem", "cacerts/1a2b3c4d.0" */
+	unsigned mode;                      /* 0400, 0600 (a key is in it) or 0644 */
+	bool hashed;                        /* "<hash>.0": the writer takes the next free
+	                                       suffix when another certificate has it */
+	char *data;
+	size_t len;
+};
+
+struct cs_export {
+	struct cs_export_file files[CS_EXPORT_MAX_FILES];
+	size_t n;
+	char hint[CS_TEXT_MAX];             /* how to point the daemon at them */
+};
+
+/* The files that format wants for name's version (0: current), after
+ * validating it as certstore_load does (an invalid or expired version is
+ * refused). qmail refuses a non-RSA key; pkcs12 is encrypted with
+ * p12_passphrase (AES-256; NULL: not encrypted). Nothing is written: the
+ * caller writes the files (certwrapctl, atomically, where the operator
+ * said). Clear with cs_export_clear (it wipes key material). */
+int certstore_export(struct certstore *cs, const char *name, unsigned version,
+    enum cs_export_format f, const char *p12_passphrase, time_t now, struct cs_export *out,
+    struct cs_error *err);
+/* The store's CA certificates for clients: root.pem and, when an
+ * intermediate signs, chain.pem; hashed: one "<subject hash>.0" file per
+ * certificate, as `openssl rehash` names them (sendmail's CACERT_PATH). */
+int certstore_export_ca(struct certstore *cs, bool hashed, struct cs_export *out,
+    struct cs_error *err);
+void cs_export_clear(struct cs_export *e);
+
+/* --- taking over an `openssl ca` directory (ca_import.c) -------------------------------- */
+
+struct cs_ca_import_params {
+	const char *from;                   /* cacert.pem, private/cakey.pem, serial,
+	                                       index.txt, newcerts/ (crlnumber optional) */
+	const char *config;                 /* its openssl.cnf for the policy and defaults;
+	                                       NULL: FROM/openssl.cnf when there is one */
+	const char *passphrase;             /* of private/cakey.pem; the store keeps the key
+	                                       encrypted with it (AES-256) */
+	time_t now;
+};
+
+struct cs_ca_import_result {
+	char subject[CS_TEXT_MAX];
+	char next_serial[CS_SERIAL_HEX_MAX + 1];
+	unsigned n_issued, n_revoked;       /* lines of the index taken over */
+	size_t n_policy;                    /* policy lines taken from the config */
+	bool encrypted;
+};
+
+/* Makes a store in dir (as certstore_ca_init: no ca/ yet) from an existing
+ * `openssl ca` directory, which is only read. The CA must be a root (a
+ * self-signed CA:TRUE certificate), valid now, with a key that matches and
+ * is strong enough; the index must parse. index.txt, serial, crlnumber and
+ * newcerts/ are copied; certstore.conf gets the config's policy_match,
+ * default_days and default_crl_days, and `serials = sequential`: the serials
+ * the store issues then continue from the serial file, as `openssl ca`
+ * would, so the numbering and newcerts/SERIAL.pem go on unbroken. */
+int certstore_ca_import(const char *dir, const struct cs_ca_import_params *p,
+    struct cs_ca_import_result *out, struct cs_warnings *warnings, struct cs_error *err);
 
 /* --- helpers shared with callers ------------------------------------------------- */
 

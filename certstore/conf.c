@@ -30,6 +30,9 @@ const char cs_conf_default_text[] =
     "days = 365\n"
     "# validity of certificate revocation lists (their nextUpdate), in days\n"
     "crl_days = 30\n"
+    "# serial numbers: random (127 bits), or sequential from ca/serial, as\n"
+    "# `openssl ca` does (what ca import sets, so that its numbering goes on)\n"
+    "serials = random\n"
     "\n"
     "[policy]\n"
     "# what the subject of a certificate this CA signs must have, as openssl's\n"
@@ -42,7 +45,8 @@ const char cs_conf_default_text[] =
     "emailAddress = optional\n"
     "\n"
     "[hooks]\n"
-    "# run after every change of a current version (issue, renew, rollback) as\n"
+    "# run after every change of a current version (issue, import, renew,\n"
+    "# rollback) as\n"
     "# /bin/sh -c COMMAND with NAME and VERSION as $1 and $2 and CERTWRAP_*\n"
     "# variables in the environment (see certwrapctl(8)), e.g.\n"
     "#command = systemctl reload postfix dovecot\n"
@@ -59,7 +63,7 @@ struct parser {
 	struct cs_error *err;
 	unsigned n_errors;
 	/* the line each option was set on, to refuse it twice */
-	unsigned seen_defaults[3], seen_hooks[2], seen_policy[CS_POLICY_MAX];
+	unsigned seen_defaults[4], seen_hooks[2], seen_policy[CS_POLICY_MAX];
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -170,7 +174,7 @@ first_time(struct parser *p, unsigned *seen, const char *name)
 static void
 option_defaults(struct parser *p, const char *name, const char *value)
 {
-	static const char *const known[] = { "key_type", "days", "crl_days", NULL };
+	static const char *const known[] = { "key_type", "days", "crl_days", "serials", NULL };
 	struct cs_error kerr;
 
 	for (size_t i = 0; known[i] != NULL; i++) {
@@ -186,6 +190,10 @@ option_defaults(struct parser *p, const char *name, const char *value)
 		else if (i == 2 && !parse_uint(value, 1, CS_MAX_DAYS, &p->c->crl_days))
 			fail(p, name, "expected a number of days from 1 to %d, got \"%.64s\"",
 			    CS_MAX_DAYS, value);
+		else if (i == 3 && strcmp(value, "random") != 0 && strcmp(value, "sequential") != 0)
+			fail(p, name, "expected random or sequential, got \"%.64s\"", value);
+		else if (i == 3)
+			p->c->sequential_serials = strcmp(value, "sequential") == 0;
 		return;
 	}
 	unknown(p, name, known, "defaults");
@@ -251,9 +259,20 @@ option_policy(struct parser *p, const char *name, const char *value)
 	}
 	if (!first_time(p, &p->seen_policy[i], name))
 		return;
-	p->c->policy[i] = (struct cs_policy_rule){ nid, mode };
-	if (i == p->c->n_policy)
+	/* a default the file sets again moves to where the file has it: the
+	 * order of [policy] is the order of a signed subject, as in openssl */
+	if (i < p->c->n_policy) {
+		unsigned line = p->seen_policy[i];
+
+		for (; i + 1 < p->c->n_policy; i++) {
+			p->c->policy[i] = p->c->policy[i + 1];
+			p->seen_policy[i] = p->seen_policy[i + 1];
+		}
+		p->seen_policy[i] = line;
+	} else {
 		p->c->n_policy++;
+	}
+	p->c->policy[i] = (struct cs_policy_rule){ nid, mode };
 }
 
 /* --- lines ----------------------------------------------------------------------------------- */

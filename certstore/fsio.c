@@ -206,6 +206,19 @@ cs_fsio_rename_new(const char *from, const char *to, struct cs_error *err)
 }
 
 int
+cs_fsio_exchange(const char *a, const char *b, struct cs_error *err)
+{
+	char dir[CS_PATH_MAX];
+
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == -1) {
+		cs_error_set(err, "%s: cannot exchange with %s: %s", a, b, strerror(errno));
+		return -1;
+	}
+	dir_of(b, dir);
+	return cs_fsio_sync_dir(dir, err);
+}
+
+int
 cs_fsio_symlink(const char *target, const char *linkpath, struct cs_error *err)
 {
 	char tmp[CS_PATH_MAX], dir[CS_PATH_MAX];

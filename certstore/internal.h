@@ -32,6 +32,18 @@ void cs_time_format(time_t t, bool with_time, char *buf, size_t len);
 void cs_time_distance(time_t t, time_t now, char *buf, size_t len);
 
 
+/* cs_keycert_validate with more trust anchors (borrowed; NULL: none): roots
+ * that came with a request rather than from a file. */
+struct cs_keycert *cs_keycert_validate_anchors(STACK_OF(X509) *certs, const char *cert_name,
+    EVP_PKEY *key, const char *key_name, const struct cs_trust *trust,
+    STACK_OF(X509) *anchors, time_t now, struct cs_warnings *warnings, struct cs_error *err);
+
+/* The least bits a key of pub's kind must have (0: any), and its family
+ * ("RSA", "DSA", "EC"). */
+int cs_key_min_bits(EVP_PKEY *pub, const char **alg);
+/* "MD5", "SHA-1"...: a digest clients refuse signatures with; NULL if fine. */
+const char *cs_weak_digest(int md_nid);
+
 /* --- fsio.c: the one way the store writes ---------------------------------------------
  * Every function names the file in err ("PATH: why"). Temporary names start
  * with CS_TMP_PREFIX and live in the target's directory. */
@@ -57,6 +69,9 @@ int cs_fsio_write_new(const char *path, const void *data, size_t len, mode_t mod
 /* rename() that refuses to replace an existing entry (RENAME_NOREPLACE), then
  * fsync of the target's directory (and the source's when it differs). */
 int cs_fsio_rename_new(const char *from, const char *to, struct cs_error *err);
+/* Swaps a and b (RENAME_EXCHANGE, both in one directory), then fsync of it:
+ * replaces a directory at once, where rename() cannot. */
+int cs_fsio_exchange(const char *a, const char *b, struct cs_error *err);
 /* Points linkpath at target: a temporary symlink renamed over linkpath. */
 int cs_fsio_symlink(const char *target, const char *linkpath, struct cs_error *err);
 int cs_fsio_sync_dir(const char *dir, struct cs_error *err);
@@ -97,6 +112,7 @@ struct cs_conf {
 	size_t n_policy;
 	char *hook_command;                 /* NULL: no hook */
 	unsigned hook_timeout_s;
+	bool sequential_serials;            /* [defaults] serials = sequential (ca import) */
 };
 
 void cs_conf_defaults(struct cs_conf *c);
@@ -258,11 +274,30 @@ X509_NAME *cs_ca_policy_subject(struct certstore *cs, const struct cs_ca *ca, co
 /* The signing digest for a CA key: NULL for EdDSA. */
 const EVP_MD *cs_ca_digest(EVP_PKEY *ca_key);
 
-/* --- csr.c --------------------------------------------------------------------------------- */
+/* --- issue.c --------------------------------------------------------------------------- */
+/* The extensions of every server certificate the store signs (issue.c's
+ * header comment): basicConstraints, keyUsage for key, extendedKeyUsage,
+ * SKI, AKI of ca_cert, subjectAltName sans. */
+int cs_leaf_extensions(X509 *x, X509 *ca_cert, EVP_PKEY *key, bool client, GENERAL_NAMES *sans,
+    struct cs_error *err);
+
+/* --- pem.c, csr.c --------------------------------------------------------------------------------- */
 /* A CSR for key with subject and a SAN extension request. */
 X509_REQ *cs_csr_make(EVP_PKEY *key, X509_NAME *subject, GENERAL_NAMES *sans,
     struct cs_error *err);
 char *cs_csr_pem(X509_REQ *req, size_t *len);
+/* The one CERTIFICATE REQUEST (or NEW CERTIFICATE REQUEST) of pem, bounded
+ * as cs_pem_parse_certs; DER is refused with the command that converts it.
+ * Its signature is not checked here. Fuzzed (tests/fuzz/fuzz_csr.c). */
+X509_REQ *cs_pem_parse_csr(const char *pem, size_t len, const char *name, struct cs_error *err);
+
+/* --- request.c: a request waiting for an outside CA ------------------------------------- */
+/* The waiting request of name: its key and CSR (either may be NULL when not
+ * wanted). 0, 1 when there is none, -1 with err when it cannot be read. */
+int cs_request_load(struct certstore *cs, const char *name, EVP_PKEY **key, char **csr_pem,
+    size_t *csr_len, struct cs_error *err);
+/* Removes name's waiting request (renamed away first): under the lock. */
+int cs_request_remove(struct certstore *cs, const char *name, struct cs_error *err);
 
 /* --- store.c: the store's insides ------------------------------------------------------------ */
 struct certstore {
@@ -289,6 +324,8 @@ int cs_store_max_version(struct certstore *cs, const char *name, unsigned *max,
 struct cs_version_files {
 	const char *key_pem, *cert_pem, *chain_pem, *fullchain_pem, *csr_pem, *meta_text;
 	size_t key_len, cert_len, chain_len, fullchain_len, csr_len, meta_len;
+	const char *root_pem;               /* CS_VERSION_ROOT, or NULL */
+	size_t root_len;
 };
 /* Under the lock: writes the version and makes it current. A name's first
  * version appears with its current link in one rename of certs/NAME; a
@@ -305,5 +342,10 @@ int cs_store_meta(struct certstore *cs, const char *name, unsigned version, stru
     struct cs_error *err);
 /* The trust anchors of the store: ca/root.pem. */
 void cs_store_trust(const struct certstore *cs, struct cs_trust *t, char *root_path);
+/* Those a version is validated with: the store's, or for a certificate
+ * from an outside CA the system's and its root.pem (root_path, CS_PATH_MAX). */
+#define CS_VERSION_ROOT      "root.pem"
+void cs_version_trust(struct certstore *cs, const char *name, unsigned version,
+    struct cs_trust *t, char *root_path);
 
 #endif

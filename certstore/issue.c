@@ -103,19 +103,19 @@ pick_cn(const struct request *r, struct cs_error *err)
 	return NULL;
 }
 
-static int
-add_leaf_extensions(X509 *x, const struct cs_ca *ca, const struct request *r,
-    GENERAL_NAMES *sans, struct cs_error *err)
+int
+cs_leaf_extensions(X509 *x, X509 *ca_cert, EVP_PKEY *key, bool client, GENERAL_NAMES *sans,
+    struct cs_error *err)
 {
-	bool rsa = EVP_PKEY_get_base_id(r->key) == EVP_PKEY_RSA;
+	bool rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
 
-	if (cs_cert_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE", err) == -1 ||
-	    cs_cert_add_ext(x, ca->cert, NID_key_usage, rsa ?
+	if (cs_cert_add_ext(x, ca_cert, NID_basic_constraints, "critical,CA:FALSE", err) == -1 ||
+	    cs_cert_add_ext(x, ca_cert, NID_key_usage, rsa ?
 	    "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature", err) == -1 ||
-	    cs_cert_add_ext(x, ca->cert, NID_ext_key_usage, r->client ?
+	    cs_cert_add_ext(x, ca_cert, NID_ext_key_usage, client ?
 	    "serverAuth,clientAuth" : "serverAuth", err) == -1 ||
-	    cs_cert_add_ext(x, ca->cert, NID_subject_key_identifier, "hash", err) == -1 ||
-	    cs_cert_add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always", err) == -1)
+	    cs_cert_add_ext(x, ca_cert, NID_subject_key_identifier, "hash", err) == -1 ||
+	    cs_cert_add_ext(x, ca_cert, NID_authority_key_identifier, "keyid:always", err) == -1)
 		return -1;
 	if (X509_add1_ext_i2d(x, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) != 1) {
 		cs_error_set(err, "cannot add the subjectAltName: %s", cs_ossl_reason("out of memory"));
@@ -163,7 +163,7 @@ sign_cert(struct certstore *cs, const struct cs_ca *ca, const struct request *r,
 	if (cn == NULL || (spec.subject = cs_ca_policy_subject(cs, ca, cn, err)) == NULL ||
 	    (p->csr = cs_csr_make(r->key, spec.subject, sans, err)) == NULL ||
 	    (p->cert = cs_cert_new(&spec, err)) == NULL ||
-	    add_leaf_extensions(p->cert, ca, r, sans, err) == -1 ||
+	    cs_leaf_extensions(p->cert, ca->cert, r->key, r->client, sans, err) == -1 ||
 	    cs_cert_sign(p->cert, ca->key, err) == -1)
 		goto done;
 	rc = 0;
@@ -269,7 +269,7 @@ make_version(struct certstore *cs, const struct cs_ca *ca, const struct request 
 		goto done;
 	f = (struct cs_version_files){ p->key_pem, p->cert_pem, p->chain_pem, p->fullchain_pem,
 		p->csr_pem, p->meta, p->key_len, p->cert_len, p->chain_len, p->fullchain_len,
-		p->csr_len, strlen(p->meta) };
+		p->csr_len, strlen(p->meta), NULL, 0 };
 	/* the CA's records first: a certificate is in the index before anyone
 	 * can use it; a crash after that leaves an entry and no version */
 	if (cs_ca_record(cs, &idx, p->cert, err) == -1 ||
@@ -388,6 +388,13 @@ renew_request(struct certstore *cs, const struct cs_renew_params *rp, struct req
 	if (certstore_current(cs, rp->name, &cur, err) == -1 ||
 	    cs_store_meta(cs, rp->name, cur, &m, err) == -1)
 		return -1;
+	if (m.origin == CS_EVENT_IMPORT) {
+		cs_error_set(err, "%s: version %u came from an outside CA (certwrapctl import): "
+		    "renew it there (certwrapctl csr %s makes the request), then import the answer",
+		    rp->name, cur, rp->name);
+		cs_meta_clear(&m);
+		return -1;
+	}
 	r->dns = m.dns;                     /* taken from m */
 	r->ip = m.ip;
 	r->n_dns = m.n_dns;

@@ -8,7 +8,7 @@
  *   version 2
  *   previous 1
  *   serial 5F3A01...
- *   origin renew
+ *   origin renew                 (issue, renew, or import: from an outside CA)
  *   created 2030-01-01T00:00:00Z
  *   key_type ec:P-256
  *   days 365
@@ -121,8 +121,10 @@ parse_origin(struct parser *p, const char *v)
 		p->m->origin = CS_EVENT_ISSUE;
 	else if (strcmp(v, "renew") == 0)
 		p->m->origin = CS_EVENT_RENEW;
+	else if (strcmp(v, "import") == 0)
+		p->m->origin = CS_EVENT_IMPORT;
 	else
-		return fail(p, "origin \"%.32s\" is not issue or renew", v);
+		return fail(p, "origin \"%.32s\" is not issue, renew or import", v);
 	return 0;
 }
 
@@ -155,7 +157,10 @@ field_set(struct parser *p, enum field f, const char *v)
 	case F_ORIGIN: return parse_origin(p, v);
 	case F_CREATED: return parse_time(p, v, &m->created);
 	case F_KEY_TYPE:
-		if (cs_key_type_parse(v, &m->key_type, &kerr) == -1)
+		/* "default": an imported key of a type issue does not make (P-521) */
+		if (strcmp(v, "default") == 0)
+			m->key_type = CS_KEY_DEFAULT;
+		else if (cs_key_type_parse(v, &m->key_type, &kerr) == -1)
 			return fail(p, "%s", kerr.msg);
 		return 0;
 	case F_DAYS: return parse_unsigned(p, "days", v, CS_MAX_DAYS, &m->days);

@@ -479,6 +479,74 @@ fail:
 	return NULL;
 }
 
+/* --- certificate requests ------------------------------------------------------------ */
+
+static X509_REQ *
+decode_csr(const struct pem_block *b, char *why, size_t whylen)
+{
+	unsigned char *der;
+	const unsigned char *p;
+	long der_len;
+	X509_REQ *req;
+
+	if (block_decode(b, &der, &der_len, why, whylen) == -1)
+		return NULL;
+	p = der;
+	if ((req = d2i_X509_REQ(NULL, &p, der_len)) == NULL) {
+		snprintf(why, whylen, "the data is not a certificate request");
+	} else if (p != der + der_len) {
+		snprintf(why, whylen, "%ld bytes of extra data after the request",
+		    (long)(der + der_len - p));
+		X509_REQ_free(req);
+		req = NULL;
+	}
+	OPENSSL_free(der);
+	return req;
+}
+
+X509_REQ *
+cs_pem_parse_csr(const char *pem, size_t len, const char *name, struct cs_error *err)
+{
+	struct pem_census c;
+	struct pem_block b;
+	char why[PEM_WHY_MAX];
+	const unsigned char *p = (const unsigned char *)pem;
+	size_t pos = 0;
+	X509_REQ *req = NULL;
+
+	if (!check_size(len, name, err))
+		return NULL;
+	pem_count(pem, len, &c);
+	if (c.csrs != 1) {
+		ERR_set_mark();
+		if (c.blocks == 0 && len > 0 && (req = d2i_X509_REQ(NULL, &p, (long)len)) != NULL)
+			cs_error_set(err, "%s: binary (DER) certificate request, not PEM: convert it "
+			    "with \"openssl req -inform DER -in %s -out %s.pem\"", name, name, name);
+		else if (c.csrs > 1)
+			cs_error_set(err, "%s: %u certificate requests: give one at a time", name,
+			    c.csrs);
+		else if (c.certs > 0)
+			cs_error_set(err, "%s: a certificate, not a certificate request (CSR)", name);
+		else
+			cs_error_set(err, "%s: no certificate request found (expected a CERTIFICATE "
+			    "REQUEST block, as openssl req -new makes)", name);
+		X509_REQ_free(req);
+		ERR_pop_to_mark();
+		return NULL;
+	}
+	ERR_set_mark();
+	while (req == NULL && pem_next(pem, len, &pos, &b)) {
+		if (b.kind != PEM_CSR)
+			continue;
+		if ((req = decode_csr(&b, why, sizeof(why))) == NULL)
+			cs_error_set(err, "%s: the certificate request is not valid PEM/DER: %s",
+			    name, why);
+		break;
+	}
+	ERR_pop_to_mark();
+	return req;
+}
+
 /* --- private keys ----------------------------------------------------------------- */
 
 /* OpenSSL's password callback. Never prompts: without a passphrase it fails,

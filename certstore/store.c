@@ -32,6 +32,7 @@ cs_event_name(enum cs_event e)
 	case CS_EVENT_ISSUE: return "issue";
 	case CS_EVENT_RENEW: return "renew";
 	case CS_EVENT_ROLLBACK: return "rollback";
+	case CS_EVENT_IMPORT: return "import";
 	}
 	return "change";
 }
@@ -319,7 +320,9 @@ certstore_versions(struct certstore *cs, const char *name, unsigned **versions, 
 		}
 	}
 	closedir(d);
-	qsort(*versions, *n, sizeof(**versions), compare_unsigned);
+	/* none: certs/NAME may hold only a request waiting for an outside CA */
+	if (*n > 1)
+		qsort(*versions, *n, sizeof(**versions), compare_unsigned);
 	return 0;
 }
 
@@ -509,7 +512,7 @@ certstore_load(struct certstore *cs, const char *name, unsigned version, time_t 
 	    cs_store_paths(cs, name, version, &p, err) == -1)
 		return NULL;
 	snprintf(label, sizeof(label), "%s@%u", name, version);
-	cs_store_trust(cs, &trust, root);
+	cs_version_trust(cs, name, version, &trust, root);
 	if ((key = cs_key_load(p.key, NULL, err)) != NULL &&
 	    (certs = cs_cert_load_all(p.fullchain, false, err)) != NULL &&
 	    check_parts(&p, label, certs, err) == 0)
@@ -519,6 +522,44 @@ certstore_load(struct certstore *cs, const char *name, unsigned version, time_t 
 	sk_X509_pop_free(certs, X509_free);
 	EVP_PKEY_free(key);
 	return kc;
+}
+
+void
+cs_version_trust(struct certstore *cs, const char *name, unsigned version,
+    struct cs_trust *t, char *root_path)
+{
+	struct cs_meta m;
+	char path[CS_PATH_MAX];
+
+	cs_store_trust(cs, t, root_path);
+	if (cs_store_meta(cs, name, version, &m, NULL) == -1)
+		return;
+	/* an outside CA's certificate: its own root when it came with it, and
+	 * the system's, as when it was imported */
+	if (m.origin == CS_EVENT_IMPORT) {
+		t->use_system = true;
+		if (cs_store_path(cs, path, NULL, "certs/%s/%u/" CS_VERSION_ROOT, name, version) ==
+		    0 && access(path, F_OK) == 0) {
+			snprintf(root_path, CS_PATH_MAX, "%s", path);
+			t->ca_file = root_path;
+		}
+	}
+	cs_meta_clear(&m);
+}
+
+bool
+certstore_is_imported(struct certstore *cs, const char *name)
+{
+	struct cs_meta m;
+	unsigned cur;
+	bool imported;
+
+	if (certstore_current(cs, name, &cur, NULL) == -1 ||
+	    cs_store_meta(cs, name, cur, &m, NULL) == -1)
+		return false;
+	imported = m.origin == CS_EVENT_IMPORT;
+	cs_meta_clear(&m);
+	return imported;
 }
 
 /* --- changing current ------------------------------------------------------------------------- */
@@ -553,7 +594,9 @@ put_version(const char *dir, const struct cs_version_files *f, struct cs_error *
 	    put(dir, "chain.pem", f->chain_pem, f->chain_len, 0644, err) == -1 ||
 	    put(dir, "fullchain.pem", f->fullchain_pem, f->fullchain_len, 0644, err) == -1 ||
 	    put(dir, "csr.pem", f->csr_pem, f->csr_len, 0644, err) == -1 ||
-	    put(dir, CS_META_FILE, f->meta_text, f->meta_len, 0644, err) == -1)
+	    put(dir, CS_META_FILE, f->meta_text, f->meta_len, 0644, err) == -1 ||
+	    (f->root_pem != NULL && put(dir, CS_VERSION_ROOT, f->root_pem, f->root_len, 0644,
+	    err) == -1))
 		return -1;
 	return cs_fsio_sync_dir(dir, err);
 }

@@ -59,6 +59,7 @@ struct vctx {
 	int ncerts;
 	const char *cert_name, *key_name;
 	const struct cs_trust *trust;
+	STACK_OF(X509) *anchors;        /* more trust anchors, borrowed; or NULL */
 	time_t now;
 	struct cs_warnings *warn;
 	struct cs_error *err;
@@ -283,7 +284,8 @@ load_ca_path(struct vctx *v, const char *path)
 static int
 store_open(struct vctx *v)
 {
-	const struct cs_trust *t = v->trust;
+	static const struct cs_trust no_trust;
+	const struct cs_trust *t = v->trust != NULL ? v->trust : &no_trust;
 
 	if ((v->store = X509_STORE_new()) == NULL || (v->store_ctx = X509_STORE_CTX_new()) == NULL)
 		return oom(v);
@@ -291,6 +293,9 @@ store_open(struct vctx *v)
 	    (t->extra_file != NULL && load_ca_file(v, t->extra_file) == -1) ||
 	    (t->ca_path != NULL && load_ca_path(v, t->ca_path) == -1))
 		return -1;
+	for (int i = 0; i < sk_X509_num(v->anchors); i++)
+		if (X509_STORE_add_cert(v->store, sk_X509_value(v->anchors, i)) != 1)
+			return oom(v);
 	if (t->use_system && X509_STORE_set_default_paths(v->store) != 1) {
 		cs_error_set(v->err, "%s: cannot load the system's trusted CA certificates (%s)",
 		    v->cert_name, cs_ossl_reason("unknown error"));
@@ -312,8 +317,8 @@ store_load(struct vctx *v)
 	if (v->store_tried)
 		return v->store_failed ? -1 : 0;
 	v->store_tried = true;
-	if (t == NULL || (t->ca_file == NULL && t->extra_file == NULL && t->ca_path == NULL &&
-	    !t->use_system))
+	if (sk_X509_num(v->anchors) <= 0 && (t == NULL || (t->ca_file == NULL &&
+	    t->extra_file == NULL && t->ca_path == NULL && !t->use_system)))
 		return 0;
 	if (store_open(v) == 0)
 		return 0;
@@ -583,19 +588,28 @@ check_dates(struct vctx *v, X509 *x, enum role role)
 	return 0;
 }
 
+int
+cs_key_min_bits(EVP_PKEY *pub, const char **alg)
+{
+	int id = pub != NULL ? EVP_PKEY_get_base_id(pub) : NID_undef;
+
+	*alg = id == EVP_PKEY_DSA ? "DSA" : id == EVP_PKEY_EC ? "EC" : "RSA";
+	if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS || id == EVP_PKEY_DSA)
+		return CS_MIN_RSA_BITS;
+	if (id == EVP_PKEY_EC)
+		return CS_MIN_EC_BITS;
+	return 0;
+}
+
 static int
 check_key_strength(struct vctx *v, X509 *x, enum role role)
 {
 	EVP_PKEY *pub = X509_get0_pubkey(x);
-	int id = pub != NULL ? EVP_PKEY_get_base_id(pub) : NID_undef;
-	int min = 0, bits = pub != NULL ? EVP_PKEY_get_bits(pub) : 0;
-	const char *alg = id == EVP_PKEY_DSA ? "DSA" : id == EVP_PKEY_EC ? "EC" : "RSA";
+	int bits = pub != NULL ? EVP_PKEY_get_bits(pub) : 0;
+	const char *alg;
+	int min = cs_key_min_bits(pub, &alg);
 	char d[SUBJECT_MAX + 64];
 
-	if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS || id == EVP_PKEY_DSA)
-		min = CS_MIN_RSA_BITS;
-	else if (id == EVP_PKEY_EC)
-		min = CS_MIN_EC_BITS;
 	if (bits >= min)
 		return 0;
 	cs_error_set(v->err, "%s: %s has a %d-bit %s key, too weak (at least %d bits): %s%s",
@@ -608,8 +622,8 @@ check_key_strength(struct vctx *v, X509 *x, enum role role)
 }
 
 /* MD5, SHA-1 and older digests: clients refuse signatures made with them. */
-static const char *
-weak_digest(int md_nid)
+const char *
+cs_weak_digest(int md_nid)
 {
 	switch (md_nid) {
 	case NID_md2: return "MD2";
@@ -629,7 +643,7 @@ check_signature(struct vctx *v, X509 *x, enum role role)
 	char d[SUBJECT_MAX + 64];
 
 	if (X509_get_signature_info(x, &md_nid, NULL, NULL, NULL) != 1 ||
-	    (weak = weak_digest(md_nid)) == NULL)
+	    (weak = cs_weak_digest(md_nid)) == NULL)
 		return 0;
 	if (role != ROLE_LEAF)
 		fix = "replace it with your CA's current (SHA-256) intermediate certificate";
@@ -746,10 +760,19 @@ cs_keycert_validate(STACK_OF(X509) *certs, const char *cert_name, EVP_PKEY *key,
     const char *key_name, const struct cs_trust *trust, time_t now,
     struct cs_warnings *warnings, struct cs_error *err)
 {
+	return cs_keycert_validate_anchors(certs, cert_name, key, key_name, trust, NULL, now,
+	    warnings, err);
+}
+
+struct cs_keycert *
+cs_keycert_validate_anchors(STACK_OF(X509) *certs, const char *cert_name, EVP_PKEY *key,
+    const char *key_name, const struct cs_trust *trust, STACK_OF(X509) *anchors, time_t now,
+    struct cs_warnings *warnings, struct cs_error *err)
+{
 	struct vctx v = {
 		.certs = certs, .ncerts = certs != NULL ? sk_X509_num(certs) : 0,
 		.cert_name = cert_name, .key_name = key_name, .trust = trust, .now = now,
-		.warn = warnings, .err = err, .root_idx = -1, .near_idx = -1,
+		.warn = warnings, .err = err, .root_idx = -1, .near_idx = -1, .anchors = anchors,
 	};
 	struct cs_keycert *kc = NULL;
 	int rc = -1;
@@ -833,6 +856,12 @@ done:
 }
 
 /* --- accessors ---------------------------------------------------------------------------- */
+
+X509 *
+cs_keycert_root(const struct cs_keycert *kc)
+{
+	return kc->root;
+}
 
 EVP_PKEY *
 cs_keycert_key(const struct cs_keycert *kc)

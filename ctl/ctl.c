@@ -10,11 +10,10 @@ ctl_fail(struct ctl *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("certwrapctl: ", c->err);
 	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
 	va_end(ap);
-	fputc('\n', c->err);
+	fprintf(c->err, "certwrapctl: %s\n", c->last_error);
 	return CTL_FAILED;
 }
 
@@ -27,13 +26,13 @@ ctl_usage_error(struct ctl *c, const char *fmt, ...)
 	int n;
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
 	fputs("certwrapctl: ", c->err);
 	if (c->verb != NULL)
 		fprintf(c->err, "%s: ", c->verb);
-	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
-	va_end(ap);
-	fputc('\n', c->err);
+	fprintf(c->err, "%s\n", c->last_error);
 	if (c->verb == NULL) {
 		fputs("usage: certwrapctl [--store DIR | -s SOCKET] VERB [ARGS...] (certwrapctl "
 		    "--help lists the verbs)\n", c->err);

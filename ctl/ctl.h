@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "certstore/certstore.h"
@@ -20,7 +21,7 @@
 
 /* Exit statuses: 0 done, 1 failed (the message says why), 2 usage error.
  * check exits with the Nagios codes its response carries (3: unknown). */
-enum ctl_exit { CTL_OK = 0, CTL_FAILED = 1, CTL_USAGE = 2 };
+enum ctl_exit { CTL_OK = 0, CTL_FAILED = 1, CTL_USAGE = 2, CTL_CHECK_UNKNOWN = 3 };
 
 /* --- args.c: a verb's arguments, parsed by its table row --------------------------------- */
 
@@ -74,9 +75,12 @@ struct ctl {
 	time_t now;
 	const char *verb;                   /* for messages: "issue" */
 	bool json;                          /* --json */
+	bool rendered;                      /* a response was shown */
+	char last_error[1024];              /* what ctl_fail or ctl_usage_error said last */
 };
 
-/* Prints "certwrapctl: MESSAGE" on stderr; returns CTL_FAILED. */
+/* Prints "certwrapctl: MESSAGE" on stderr (and keeps it in c->last_error);
+ * returns CTL_FAILED. */
 int ctl_fail(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "certwrapctl: VERB: MESSAGE" and the verb's usage; returns CTL_USAGE. */
 int ctl_usage_error(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -183,6 +187,28 @@ void out_record_print(const struct out_record *r, FILE *f);
  * fields, "records": [...]; numbers and booleans typed by field name,
  * repeated fields as arrays. */
 void out_json_response(const struct out_response *r, FILE *f);
+
+/* --- files.c: the files a response carries, written all or nothing --------------------------- */
+
+struct out_file {
+	const char *name;                   /* relative to the directory; checked */
+	unsigned mode;                      /* 0400, 0600 or 0644 */
+	bool hashed;                        /* "<hash>.0": the next free suffix (openssl rehash) */
+	const char *data;
+	size_t len;
+	/* filled by files_write */
+	char final[CS_PATH_MAX], tmp[CS_PATH_MAX];
+	bool unchanged;                     /* a hashed file already there with this content */
+};
+
+/* Writes files into dir (made if missing): each to a temporary file with its
+ * mode and owner (uid/gid (uid_t)-1: unchanged), synced, then all renamed
+ * into place. A failure before the renames leaves nothing; the message is
+ * printed. CTL_OK or CTL_FAILED. */
+int files_write(struct ctl *c, const char *dir, struct out_file *files, size_t n, uid_t uid,
+    gid_t gid);
+/* --owner and --group (names or numbers) as ids; (uid_t)-1 when not given. */
+int files_owner(struct ctl *c, const char *owner, const char *group, uid_t *uid, gid_t *gid);
 
 /* --- passphrase.c ----------------------------------------------------------------------------------- */
 

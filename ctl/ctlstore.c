@@ -425,6 +425,34 @@ put_failed(struct exec *x, const char *name, const char *error)
 	record_end(x);
 }
 
+/* The CRL's record; its PEM too when with_pem. */
+static void
+put_crl(struct exec *x, const struct cs_crl_info *c, bool made, bool with_pem)
+{
+	struct cs_error err;
+	size_t len;
+	char *pem;
+
+	record_begin(x, "crl");
+	put(x, "made", made ? "yes" : "no");
+	put(x, "file.crl", c->path);
+	put(x, "crl_number", c->number);
+	put_time(x, "last_update", c->last_update);
+	put_time(x, "next_update", c->next_update);
+	put_time(x, "due_at", c->due_at);
+	putf(x, &x->body, "revoked", "%zu", c->n_revoked);
+	if (with_pem && c->exists) {
+		if ((pem = cs_pem_read_file(c->path, &len, &err)) == NULL) {
+			fail(x, "%s", err.msg);
+		} else {
+			if (ctl_msg_add(&x->body, "crl_pem", pem, len) == -1)
+				x->oom = true;
+			cs_pem_buf_free(pem, len);
+		}
+	}
+	record_end(x);
+}
+
 /* --- issue, renew, rollback ------------------------------------------------------------------ */
 
 static const char *const issue_fields[] = { "name", "dns*", "ip*", "days", "key_type", "client",
@@ -502,6 +530,43 @@ failed:
 	return false;
 }
 
+/* A name from an outside CA is renewed there: said, not failed. */
+static void
+renew_outside(struct exec *x, const char *name)
+{
+	struct cs_cert_info i;
+	struct cs_error err;
+
+	record_begin(x, "outside");
+	put(x, "name", name);
+	if (certstore_info(x->env->cs, name, 0, x->env->now, &i, &err) == 0) {
+		put(x, "issuer", i.issuer);
+		put_time(x, "not_after", i.not_after);
+		putf(x, &x->body, "days_left", "%ld", i.days_left);
+		put_time(x, "due_at", i.renew_at);
+		cs_cert_info_clear(&i);
+	}
+	record_end(x);
+}
+
+/* The CRL is due again at two thirds of its validity: renew --all, run
+ * daily, makes it then. -1 when it was due and could not be made. */
+static int
+renew_crl(struct exec *x, const char *passphrase)
+{
+	struct cs_crl_info c;
+	struct cs_error err;
+
+	if (certstore_crl_info(x->env->cs, x->env->now, &c, &err) == 0 && !c.due)
+		return 0;
+	if (certstore_crl(x->env->cs, passphrase, x->env->now, &c, &err) == -1) {
+		put_failed(x, "crl", err.msg);
+		return -1;
+	}
+	put_crl(x, &c, true, false);
+	return 0;
+}
+
 static void
 verb_renew(struct exec *x)
 {
@@ -534,10 +599,14 @@ verb_renew(struct exec *x)
 		fail(x, "%s", err.msg);
 		return;
 	}
-	for (char **nm = names; *nm != NULL; nm++, n++)
-		if (!renew_one(x, *nm, &p, (long)before_s, true, true))
+	for (char **nm = names; *nm != NULL; nm++, n++) {
+		if (certstore_is_imported(x->env->cs, *nm))
+			renew_outside(x, *nm);
+		else if (!renew_one(x, *nm, &p, (long)before_s, true, true))
 			failed++;
+	}
 	cs_strv_free(names);
+	failed += renew_crl(x, p.passphrase) == -1;
 	if (failed > 0)
 		fail(x, "renew --all: %u of %u failed (see above)", failed, n);
 	else
@@ -630,14 +699,366 @@ verb_show(struct exec *x)
 	cs_cert_info_clear(&i);
 }
 
+/* --- requests for outside CAs, their answers, and signing ------------------------------------ */
+
+static int
+get_pem(struct exec *x, const char *name, const char **out, size_t *len)
+{
+	return get_value(x, name, CS_PEM_MAX_BYTES, true, out, len);
+}
+
+/* A PEM field and its optional *_name label (the file it came from). */
+static int
+get_pem_labelled(struct exec *x, const char *name, const char *label_field, const char *def,
+    const char **pem, size_t *len, const char **label)
+{
+	if (get_pem(x, name, pem, len) == -1 ||
+	    get_text(x, label_field, CTLSTORE_LABEL_MAX, label) == -1)
+		return -1;
+	if (*label == NULL || (*label)[0] == '\0')
+		*label = def;
+	return 0;
+}
+
+static const char *const csr_fields[] = { "name", "dns*", "ip*", "subject", "key_type",
+	"replace", NULL };
+
+static void
+verb_csr(struct exec *x)
+{
+	struct cs_csr_params p = { .now = x->env->now };
+	const char *dns[CS_MAX_SANS], *ip[CS_MAX_SANS];
+	struct cs_request r;
+	struct cs_error err;
+
+	if (need_text(x, "name", CS_NAME_MAX, &p.name) == -1 ||
+	    get_list(x, "dns", CS_MAX_SANS, CS_DNS_MAX, dns, &p.n_dns) == -1 ||
+	    get_list(x, "ip", CS_MAX_SANS, 64, ip, &p.n_ip) == -1 ||
+	    get_text(x, "subject", CS_TEXT_MAX, &p.subject) == -1 ||
+	    get_key_type(x, &p.key_type) == -1 || get_bool(x, "replace", &p.replace) == -1)
+		return;
+	p.dns = dns;
+	p.ip = ip;
+	if (certstore_csr(x->env->cs, &p, &r, &err) == -1) {
+		fail(x, "%s", err.msg);
+		return;
+	}
+	say(x, "%s: a new key and request for %s are waiting for the CA's certificate", p.name,
+	    r.subject);
+	record_begin(x, "request");
+	put(x, "name", p.name);
+	put(x, "subject", r.subject);
+	put(x, "dir", r.dir);
+	put(x, "file.key", r.key);
+	put(x, "file.csr", r.csr);
+	if (ctl_msg_add(&x->body, "csr", r.csr_pem, r.csr_len) == -1)
+		x->oom = true;
+	record_end(x);
+	cs_request_clear(&r);
+}
+
+static const char *const import_fields[] = { "name", "cert", "cert_name", "chain", "chain_name",
+	"key", "key_name", "ca", "ca_name", NULL };
+
+static void
+verb_import(struct exec *x)
+{
+	struct cs_import_params p = { .now = x->env->now };
+	struct cs_change ch;
+	struct cs_warnings w = { 0 };
+	struct cs_error err;
+
+	if (need_text(x, "name", CS_NAME_MAX, &p.name) == -1 ||
+	    get_pem_labelled(x, "cert", "cert_name", "the certificate", &p.cert_pem, &p.cert_len,
+	    &p.cert_label) == -1 ||
+	    get_pem_labelled(x, "chain", "chain_name", "the chain", &p.chain_pem, &p.chain_len,
+	    &p.chain_label) == -1 ||
+	    get_pem_labelled(x, "key", "key_name", "the key", &p.key_pem, &p.key_len,
+	    &p.key_label) == -1 ||
+	    get_pem_labelled(x, "ca", "ca_name", "the CA file", &p.ca_pem, &p.ca_len,
+	    &p.ca_label) == -1)
+		return;
+	if (p.cert_pem == NULL) {
+		fail(x, "import: the request has no \"cert\"");
+		return;
+	}
+	if (certstore_import(x->env->cs, &p, &ch, &w, &err) == -1) {
+		put_warnings(x, &w);
+		fail(x, "%s", err.msg);
+		return;
+	}
+	put_warnings(x, &w);
+	say(x, "%s: imported: version %u is current, serial %s", ch.name, ch.version, ch.serial);
+	put_change(x, &ch);
+}
+
+static const char *const sign_fields[] = { "csr", "csr_name", "days", "client", "passphrase",
+	NULL };
+
+static void
+verb_sign(struct exec *x)
+{
+	struct cs_sign_params p = { .now = x->env->now };
+	struct cs_signed out;
+	struct cs_warnings w = { 0 };
+	struct cs_error err;
+
+	if (get_pem_labelled(x, "csr", "csr_name", "the request", &p.csr_pem, &p.csr_len,
+	    &p.csr_label) == -1 || get_unsigned(x, "days", 1, CS_MAX_DAYS, &p.days) == -1 ||
+	    get_bool(x, "client", &p.client) == -1 || get_passphrase(x, &p.passphrase) == -1)
+		return;
+	if (p.csr_pem == NULL) {
+		fail(x, "sign: the request has no \"csr\"");
+		return;
+	}
+	if (certstore_sign(x->env->cs, &p, &out, &w, &err) == -1) {
+		put_warnings(x, &w);
+		fail(x, "%s", err.msg);
+		return;
+	}
+	put_warnings(x, &w);
+	say(x, "signed: serial %s, %s", out.serial, out.subject);
+	record_begin(x, "signed");
+	put(x, "serial", out.serial);
+	put(x, "subject", out.subject);
+	put_time(x, "not_after", out.not_after);
+	putf(x, &x->body, "days_left", "%ld", cs_days_until(out.not_after, x->env->now));
+	put(x, "file.newcert", out.newcert);
+	if (ctl_msg_add(&x->body, "cert", out.cert_pem, out.cert_len) == -1 ||
+	    ctl_msg_add(&x->body, "chain", out.chain_pem, out.chain_len) == -1)
+		x->oom = true;
+	record_end(x);
+	cs_signed_clear(&out);
+}
+
+/* --- revocation and the CRL ------------------------------------------------------------------ */
+
+static const char *const revoke_fields[] = { "name", "serial", "target", "reason",
+	"passphrase", NULL };
+
+static void
+verb_revoke(struct exec *x)
+{
+	struct cs_revoke_params p = { .now = x->env->now };
+	struct cs_revocation r;
+	struct cs_crl_info crl;
+	struct cs_error err;
+	const char *target;
+	unsigned cur;
+
+	if (get_text(x, "name", CS_NAME_MAX, &p.name) == -1 ||
+	    get_text(x, "serial", CS_SERIAL_HEX_MAX, &p.serial) == -1 ||
+	    get_text(x, "target", CS_SERIAL_HEX_MAX, &target) == -1 ||
+	    get_text(x, "reason", 32, &p.reason) == -1 || get_passphrase(x, &p.passphrase) == -1)
+		return;
+	if ((p.name != NULL) + (p.serial != NULL) + (target != NULL) != 1) {
+		fail(x, "revoke: give one of name, serial or target");
+		return;
+	}
+	/* target: a name that has a current version, else a serial */
+	if (target != NULL && certstore_current(x->env->cs, target, &cur, NULL) == 0)
+		p.name = target;
+	else if (target != NULL)
+		p.serial = target;
+	if (certstore_revoke(x->env->cs, &p, &r, &crl, &err) == -1) {
+		fail(x, "%s", err.msg);
+		return;
+	}
+	say(x, "revoked: serial %s (%s)%s%s", r.serial, r.subject, r.reason[0] ? ", " : "",
+	    r.reason);
+	record_begin(x, "revoked");
+	if (p.name != NULL)
+		put(x, "name", p.name);
+	put(x, "serial", r.serial);
+	put(x, "subject", r.subject);
+	put(x, "reason", r.reason);
+	put_time(x, "revoked_at", r.when);
+	record_end(x);
+	put_crl(x, &crl, true, false);
+}
+
+static const char *const crl_fields[] = { "if_due", "passphrase", NULL };
+
+static void
+verb_crl(struct exec *x)
+{
+	struct cs_crl_info c;
+	struct cs_error err;
+	char when[CTLSTORE_TIME_MAX];
+	const char *pass;
+	bool if_due;
+
+	if (get_bool(x, "if_due", &if_due) == -1 || get_passphrase(x, &pass) == -1)
+		return;
+	/* if_due (for cron): only a CRL that is due, or one that revocations
+	 * need; a CRL that cannot be read is made again */
+	if (if_due && certstore_crl_info(x->env->cs, x->env->now, &c, &err) == 0 && !c.due) {
+		ctlstore_time_format(c.due_at, when, sizeof(when));
+		if (c.exists)
+			say(x, "crl: not due until %s", when);
+		else
+			say(x, "crl: none needed yet: nothing is revoked");
+		put_crl(x, &c, false, c.exists);
+		return;
+	}
+	if (certstore_crl(x->env->cs, pass, x->env->now, &c, &err) == -1) {
+		fail(x, "%s", err.msg);
+		return;
+	}
+	ctlstore_time_format(c.next_update, when, sizeof(when));
+	say(x, "crl: made number %s, %zu revoked, next update %s", c.number, c.n_revoked, when);
+	put_crl(x, &c, true, true);
+}
+
+/* --- check, for monitoring ----------------------------------------------------------------- */
+
+#define CHECK_WARN_DEFAULT_S  (30 * SECONDS_PER_DAY)
+#define CHECK_CRIT_DEFAULT_S  (7 * SECONDS_PER_DAY)
+
+static const char *const check_verb_fields[] = { "warn", "crit", NULL };
+
+/* The Nagios line: "CERTWRAP STATE - what happened | perfdata". */
+static void
+check_summary(struct exec *x, const struct cs_check *c, char *buf, size_t len)
+{
+	unsigned crit = 0, warn = 0;
+	size_t used;
+	char when[CTLSTORE_TIME_MAX];
+
+	for (size_t i = 0; i < c->n_items; i++) {
+		crit += c->items[i].state == CS_CHECK_CRITICAL;
+		warn += c->items[i].state == CS_CHECK_WARNING;
+	}
+	used = (size_t)snprintf(buf, len, "CERTWRAP %s - ", cs_check_state_name(c->state));
+	for (size_t i = 0; i < c->n_items && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s: %s", i ? "; " : "",
+		    c->items[i].what, c->items[i].problem);
+	if (c->n_items == 0 && c->next_name[0] != '\0' && used < len) {
+		ctlstore_time_format(c->next_expiry, when, sizeof(when));
+		used += (size_t)snprintf(buf + used, len - used, "%u certificate%s, CA and CRL "
+		    "fine; next to expire: %s in %ld days (%.10s)", c->n_certs, c->n_certs == 1 ?
+		    "" : "s", c->next_name, cs_days_until(c->next_expiry, x->env->now), when);
+	} else if (c->n_items == 0 && used < len) {
+		used += (size_t)snprintf(buf + used, len - used, "no certificates yet; CA fine");
+	}
+	if (used < len)
+		snprintf(buf + used, len - used, " | certificates=%u critical=%u warning=%u",
+		    c->n_certs, crit, warn);
+}
+
+static void
+verb_check(struct exec *x)
+{
+	unsigned long warn_s = CHECK_WARN_DEFAULT_S, crit_s = CHECK_CRIT_DEFAULT_S;
+	const unsigned long max = (unsigned long)CS_MAX_DAYS * SECONDS_PER_DAY;
+	struct cs_check c;
+	struct cs_error err;
+	char line[MESSAGE_MAX];
+
+	if (get_number(x, "warn", 0, max, &warn_s) == -1 ||
+	    get_number(x, "crit", 0, max, &crit_s) == -1)
+		return;
+	if (crit_s > warn_s) {
+		fail(x, "check: crit (%lu s) is longer than warn (%lu s): critical comes after "
+		    "warning", crit_s, warn_s);
+		return;
+	}
+	if (certstore_check(x->env->cs, (long)warn_s, (long)crit_s, x->env->now, &c, &err) == -1) {
+		fail(x, "%s", err.msg);
+		return;
+	}
+	check_summary(x, &c, line, sizeof(line));
+	say(x, "%s", line);
+	putf(x, &x->head, "exit", "%d", (int)c.state);
+	putf(x, &x->head, "state", "%s", cs_check_state_name(c.state));
+	for (size_t i = 0; i < c.n_items; i++) {
+		record_begin(x, "problem");
+		put(x, "what", c.items[i].what);
+		put(x, "state", cs_check_state_name(c.items[i].state));
+		put(x, "problem", c.items[i].problem);
+		record_end(x);
+	}
+	cs_check_clear(&c);
+}
+
+/* --- exports ---------------------------------------------------------------------------------- */
+
+static void
+put_files(struct exec *x, const struct cs_export *e)
+{
+	putf(x, &x->head, "hint", "%s", e->hint);
+	for (size_t i = 0; i < e->n; i++) {
+		record_begin(x, "file");
+		put(x, "name", e->files[i].name);
+		putf(x, &x->body, "mode", "%04o", e->files[i].mode);
+		put(x, "hashed", e->files[i].hashed ? "yes" : "no");
+		if (ctl_msg_add(&x->body, "data", e->files[i].data, e->files[i].len) == -1)
+			x->oom = true;
+		record_end(x);
+	}
+}
+
+static const char *const export_fields[] = { "name", "version", "format", "passphrase", NULL };
+
+static void
+verb_export(struct exec *x)
+{
+	const char *name, *format, *pass;
+	enum cs_export_format f;
+	unsigned version = 0;
+	struct cs_export e;
+	struct cs_error err;
+
+	if (need_text(x, "name", CS_NAME_MAX, &name) == -1 ||
+	    get_unsigned(x, "version", 0, CS_MAX_VERSION, &version) == -1 ||
+	    need_text(x, "format", 32, &format) == -1 || get_passphrase(x, &pass) == -1)
+		return;
+	if (cs_export_format_parse(format, &f, &err) == -1 ||
+	    certstore_export(x->env->cs, name, version, f, pass, x->env->now, &e, &err) == -1) {
+		fail(x, "%s", err.msg);
+		return;
+	}
+	say(x, "%s: %zu file%s for %s", name, e.n, e.n == 1 ? "" : "s", format);
+	put_files(x, &e);
+	cs_export_clear(&e);
+}
+
+static const char *const export_ca_fields[] = { "hashed", NULL };
+
+static void
+verb_export_ca(struct exec *x)
+{
+	struct cs_export e;
+	struct cs_error err;
+	bool hashed;
+
+	if (get_bool(x, "hashed", &hashed) == -1)
+		return;
+	if (certstore_export_ca(x->env->cs, hashed, &e, &err) == -1) {
+		fail(x, "%s", err.msg);
+		return;
+	}
+	say(x, "the CA: %zu file%s%s", e.n, e.n == 1 ? "" : "s", hashed ? ", hashed" : "");
+	put_files(x, &e);
+	cs_export_clear(&e);
+}
+
 /* --- dispatch ---------------------------------------------------------------------------------- */
 
 static const struct verb_def verbs[] = {
 	{ "issue", issue_fields, verb_issue },
+	{ "csr", csr_fields, verb_csr },
+	{ "import", import_fields, verb_import },
+	{ "sign", sign_fields, verb_sign },
 	{ "renew", renew_fields, verb_renew },
 	{ "rollback", rollback_fields, verb_rollback },
+	{ "revoke", revoke_fields, verb_revoke },
+	{ "crl", crl_fields, verb_crl },
 	{ "list", list_fields, verb_list },
 	{ "show", show_fields, verb_show },
+	{ "check", check_verb_fields, verb_check },
+	{ "export", export_fields, verb_export },
+	{ "export-ca", export_ca_fields, verb_export_ca },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -667,7 +1088,8 @@ ctlstore_execute(const struct ctlstore_env *env, const struct ctl_msg *req,
 		fail(&x, "the request does not start with a verb field");
 	else if (strlen(req->fields[0].value) != req->fields[0].len ||
 	    (d = find_verb(req->fields[0].value)) == NULL)
-		fail(&x, "\"%.32s\" is not a store verb (issue, renew, rollback, list, show)",
+		fail(&x, "\"%.32s\" is not a store verb (issue, csr, import, sign, renew, "
+		    "rollback, revoke, crl, list, show, check, export, export-ca)",
 		    req->fields[0].value);
 	else
 		x.verb = d->name;

@@ -40,7 +40,23 @@
  *                    file.key, file.cert, file.chain, file.fullchain,
  *                    file.csr
  *       not-due      name, due_at: renew left it alone
- *       failed       name, error: one name of several failed
+ *       outside      name, issuer, not_after, days_left, due_at: renew --all
+ *                    leaves a certificate of an outside CA to that CA
+ *       failed       name, error: one name of several failed ("crl" for
+ *                    the CRL that renew --all could not make)
+ *       request      name, subject, dir, file.key, file.csr, csr (PEM)
+ *       signed       serial, subject, not_after, days_left, file.newcert,
+ *                    cert (PEM), chain (PEM: what it sends after itself)
+ *       revoked      name (when asked by name), serial, subject (as the
+ *                    index has it), reason ("" when none), revoked_at
+ *       crl          made (yes/no), file.crl, crl_number, last_update,
+ *                    next_update, due_at, revoked (entries), crl_pem (PEM,
+ *                    from the crl verb only)
+ *       problem      what (a name, "ca", "root", "crl"), state (WARNING,
+ *                    CRITICAL), problem
+ *       file         name (relative: "postfix.pem", "cacerts/1a2b3c4d.0"),
+ *                    mode ("0600"), hashed (yes: "<hash>.0", take the next
+ *                    free suffix as openssl rehash does), data (the bytes)
  *   - Daemon verbs (status, stats, swap, reload) follow the same shape;
  *     certwrapctl shows fields it does not know as they come.
  *
@@ -49,18 +65,53 @@
  *   issue     name, dns (repeated), ip (repeated), days, key_type, client,
  *             passphrase
  *             -> one change record (event issue)
+ *   csr       name, dns, ip, subject ("/O=.../CN=..."), key_type, replace
+ *             -> one request record; the key stays in the store
+ *   import    name, cert (PEM: the certificate, a chain may follow), chain
+ *             (PEM), key (PEM; absent: the waiting request's key, else the
+ *             current version's), ca (PEM: roots to trust besides the
+ *             system's and the store's), cert_name, chain_name, key_name,
+ *             ca_name
+ *             -> one change record (event import)
+ *   sign      csr (PEM), csr_name, days, client, passphrase
+ *             -> one signed record
  *   renew     name | all=yes, reuse_key, before (seconds: renew only when
  *             it expires within them; for all, the default is the rule of
  *             certstore_renew_due), days, key_type, passphrase
- *             -> per name a change (event renew), not-due or failed
- *                record; status error when any failed
+ *             -> per name a change (event renew), not-due, outside or
+ *                failed record; with all, a crl record when the CRL was
+ *                due and was made; status error when any failed
  *   rollback  name
  *             -> one change record (event rollback)
+ *   revoke    target (a name that has a current version, else a serial)
+ *             | name | serial, reason, passphrase
+ *             -> one revoked record, one crl record (the CRL made again)
+ *   crl       if_due (yes: only when due), passphrase
+ *             -> one crl record, with crl_pem
  *   list      (nothing)
  *             -> one certificate record per name, sorted; a name that
  *                cannot be read is a failed record and makes status error
  *   show      name, version (0 or absent: the current one)
  *             -> one certificate record
+ *   check     warn, crit (seconds; default 30 and 7 days)
+ *             -> header exit (the Nagios code: 0 OK, 1 WARNING, 2
+ *                CRITICAL, 3 UNKNOWN) and state; message is the one-line
+ *                summary ("CERTWRAP WARNING - ... | perfdata"); one problem
+ *                record per problem, critical first
+ *   export    name, version, format (postfix, dovecot, exim, courier,
+ *             qmail, sendmail, stunnel, separate, fullchain, combined,
+ *             pkcs12), passphrase (of the PKCS#12 file)
+ *             -> header hint ("main.cf: smtpd_tls_chain_files =
+ *                DIR/postfix.pem": DIR stands for where they are written);
+ *                one file record per file, in the order to write them
+ *   export-ca hashed
+ *             -> header hint; file records (root.pem, chain.pem, or one
+ *                "<hash>.0" per CA certificate)
+ *
+ * ca init and ca import make a store, so they are not requests: they work
+ * on a directory (certwrapctl --store). certwrapctl sends certwrapd's own
+ * verbs as: status; stats [service]; reload; swap service, then name and
+ * version, or cert, key, chain (PEM) with cert_name, key_name, chain_name.
  *
  * The executor does not run hooks: a verb that changes a current appends
  * the change to env->changes, and the caller runs certstore_hook_run for

@@ -90,9 +90,9 @@ unknown_verb(struct ctl *c, int argc, char **argv)
 	const char *s = verbs_suggest(argv[0]);
 
 	if (strcmp(argv[0], "ca") == 0 && argc == 1)
-		return ctl_usage_error(c, "ca needs a word: this version has ca init");
+		return ctl_usage_error(c, "ca needs a word: ca init or ca import");
 	if (strcmp(argv[0], "ca") == 0)
-		return ctl_usage_error(c, "ca %.64s: unknown (this version has ca init)", argv[1]);
+		return ctl_usage_error(c, "ca %.64s: unknown (ca init or ca import)", argv[1]);
 	if (strcmp(argv[0], "help") == 0) {
 		verbs_usage(stdout);
 		return CTL_OK;
@@ -208,6 +208,7 @@ run_request(struct ctl *c, const struct verb *v, const struct args *a)
 		rc = ctl_fail(c, "the response has no status, or out of memory");
 		goto done;
 	}
+	c->rendered = true;
 	rc = v->render(c, a, &r);
 	out_response_free(&r);
 	for (size_t i = 0; i < changes.n; i++)
@@ -243,6 +244,22 @@ run(struct ctl *c, const struct verb *v, int argc, char **argv)
 	return v->kind == VERB_LOCAL ? v->run(c, &a) : run_request(c, v, &a);
 }
 
+/* check speaks Nagios: whatever keeps it from judging (a usage error, no
+ * daemon, no store) is UNKNOWN, not a state of the certificates. */
+static int
+run_verb(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	int rc = run(c, v, argc, argv);
+
+	if (strcmp(v->name, "check") == 0 && !c->rendered && rc != CTL_OK) {
+		/* Nagios shows standard output: the reason goes there too */
+		if (!c->json)
+			fprintf(c->out, "CERTWRAP UNKNOWN - %s\n", c->last_error);
+		return CTL_CHECK_UNKNOWN;
+	}
+	return rc;
+}
+
 static const char *
 env_or(const char *name, const char *def)
 {
@@ -269,7 +286,7 @@ main(int argc, char **argv)
 	if ((v = verbs_find(argc - k, argv + k, &words)) == NULL)
 		rc = unknown_verb(&c, argc - k, argv + k);
 	else
-		rc = run(&c, v, argc - k - words, argv + k + words);
+		rc = run_verb(&c, v, argc - k - words, argv + k + words);
 	/* a full disk or a closed pipe must not pass for success */
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "certwrapctl: cannot write the output\n");

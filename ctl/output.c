@@ -242,11 +242,13 @@ push_record(struct out_response *r, const struct ctl_field *f, size_t n)
 
 /* Records start at each `record` field and end at "-". A peer that sends
  * records without `record` fields is understood too: then the header is
- * status, message and warnings, and each run of fields up to "-" a record. */
+ * status, message and warnings, and each run of fields up to "-" a record.
+ * A response with neither is all header. */
 int
 out_response_split(const struct ctl_msg *m, struct out_response *r)
 {
 	bool kinds = ctl_msg_find(m, "record", NULL) != NULL;
+	bool ends = ctl_msg_find(m, CTLPROTO_RECORD_END, NULL) != NULL;
 	size_t i = 0, start;
 	const char *status = ctl_msg_get(m, "status");
 
@@ -256,7 +258,7 @@ out_response_split(const struct ctl_msg *m, struct out_response *r)
 	r->ok = strcmp(status, "ok") == 0;
 	r->message = ctl_msg_get(m, "message") ? ctl_msg_get(m, "message") : "";
 	while (i < m->n && (kinds ? strcmp(m->fields[i].name, "record") != 0 :
-	    is_head_name(m->fields[i].name)))
+	    !ends || is_head_name(m->fields[i].name)))
 		i++;
 	r->head = (struct out_record){ m->fields, i };
 	while (i < m->n) {
@@ -582,7 +584,8 @@ out_generic(const struct out_response *r, FILE *f)
 /* Fields whose values are numbers or booleans in JSON; all others are strings. */
 static const char *const json_numbers[] = { "version", "previous", "versions", "days_left",
 	"exit", "connections", "handshakes", "handshake_failures", "bytes_in", "bytes_out",
-	"listeners", "services", "pid", "revoked", "crl_number", NULL };
+	"listeners", "services", "pid", "revoked", "crl_number", "active", "backend_failures",
+	"count", NULL };
 static const char *const json_booleans[] = { "current", "client", "reuse_key", NULL };
 /* Fields that are lists even when they occur once. */
 static const char *const json_lists[] = { "san", "warning", "dns", "ip", NULL };

@@ -1,9 +1,10 @@
 /* control_verbs.c: what certwrapd answers on its control socket.
  *
- * Responses follow ctl/ctlproto.h: status, message, then records (fields up
- * to a "-" field), one per service or per failure reason; a record's first
- * field names its kind ("service", "failure"), so certwrapctl shows each
- * kind as a table of its own. */
+ * Responses follow ctl/ctlproto.h and the conventions of ctl/ctlstore.h:
+ * status, message, then records (fields up to a "-" field), one per service
+ * or per failure reason; a record's first field, `record`, names its kind
+ * ("service", "failure"), so certwrapctl shows each kind as a table of its
+ * own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,8 @@ add_certificate(struct ctl_msg *m, struct service *svc, time_t now)
 	ctl_msg_add_str(m, "subject", t->subject);
 	ctl_msg_add_str(m, "serial", t->serial);
 	ctl_msg_add_str(m, "sans", t->sans);
-	ctl_msg_add_str(m, "not-after", date);
-	ctl_msg_addf(m, "days-left", "%ld", cs_days_until(t->not_after, now));
+	ctl_msg_add_str(m, "not_after", date);
+	ctl_msg_addf(m, "days_left", "%ld", cs_days_until(t->not_after, now));
 	tlsctx_unref(t);
 }
 
@@ -69,6 +70,7 @@ verb_status(struct daemon *d, const struct ctl_msg *req, struct control_request 
 	for (unsigned i = 0; i < snap->n_services; i++) {
 		struct service *svc = &snap->services[i];
 
+		ctl_msg_add_str(resp, "record", "service");
 		ctl_msg_add_str(resp, "service", svc->conf->name);
 		add_labels(resp, "accept", svc->accept, svc->n_accept);
 		add_labels(resp, "connect", svc->targets, svc->n_targets);
@@ -84,13 +86,15 @@ add_failures(struct ctl_msg *resp, const char *service, struct service_stats *s)
 {
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < s->n_reasons; i++) {
-		ctl_msg_add_str(resp, "failure", service);
+		ctl_msg_add_str(resp, "record", "failure");
+		ctl_msg_add_str(resp, "service", service);
 		ctl_msg_add_str(resp, "reason", s->reasons[i].reason);
 		ctl_msg_addf(resp, "count", "%llu", s->reasons[i].count);
 		ctl_msg_end_record(resp);
 	}
 	if (s->other_reasons > 0) {
-		ctl_msg_add_str(resp, "failure", service);
+		ctl_msg_add_str(resp, "record", "failure");
+		ctl_msg_add_str(resp, "service", service);
 		ctl_msg_add_str(resp, "reason", "(other reasons)");
 		ctl_msg_addf(resp, "count", "%llu", s->other_reasons);
 		ctl_msg_end_record(resp);
@@ -108,14 +112,15 @@ verb_stats(struct daemon *d, const struct ctl_msg *req, struct control_request *
 	for (unsigned i = 0; i < snap->n_services; i++) {
 		struct service_stats *s = snap->services[i].stats;
 
+		ctl_msg_add_str(resp, "record", "service");
 		ctl_msg_add_str(resp, "service", snap->services[i].conf->name);
 		ctl_msg_addf(resp, "connections", "%llu", stats_get(&s->connections));
 		ctl_msg_addf(resp, "active", "%llu", stats_get(&s->active));
 		ctl_msg_addf(resp, "handshakes", "%llu", stats_get(&s->handshakes));
-		ctl_msg_addf(resp, "handshake-failures", "%llu", stats_get(&s->handshake_failures));
-		ctl_msg_addf(resp, "backend-failures", "%llu", stats_get(&s->backend_failures));
-		ctl_msg_addf(resp, "bytes-in", "%llu", stats_get(&s->bytes_in));
-		ctl_msg_addf(resp, "bytes-out", "%llu", stats_get(&s->bytes_out));
+		ctl_msg_addf(resp, "handshake_failures", "%llu", stats_get(&s->handshake_failures));
+		ctl_msg_addf(resp, "backend_failures", "%llu", stats_get(&s->backend_failures));
+		ctl_msg_addf(resp, "bytes_in", "%llu", stats_get(&s->bytes_in));
+		ctl_msg_addf(resp, "bytes_out", "%llu", stats_get(&s->bytes_out));
 		ctl_msg_end_record(resp);
 	}
 	for (unsigned i = 0; i < snap->n_services; i++)

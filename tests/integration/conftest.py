@@ -970,8 +970,8 @@ def _frame_length(data):
 class CtlResponse:
     """A decoded response: status ("ok" or "error"), message (or None),
     fields (the (name, value) pairs outside records, status and message
-    first), records (a dict per record, its "kind" the name of its first
-    field), all (every pair as sent)."""
+    first), records (a dict per record, its "kind" the value of its first
+    field, `record`), all (every pair as sent)."""
 
     def __init__(self, pairs):
         self.all = pairs
@@ -982,8 +982,9 @@ class CtlResponse:
                 self.fields.append((name, value))
             elif name == CTL_RECORD_END:
                 assert group, f"an empty record in {pairs!r}"
-                record = {"kind": group[0][0]}
-                for n, v in group:
+                assert group[0][0] == "record", f"a record without its kind first: {group!r}"
+                record = {"kind": group[0][1]}
+                for n, v in group[1:]:
                     assert n not in record, f"field {n} twice in one record: {group!r}"
                     record[n] = v
                 self.records.append(record)
@@ -999,8 +1000,8 @@ class CtlResponse:
         return [r for r in self.records if r["kind"] == kind]
 
     def record(self, kind, name):
-        """The one record of kind whose first field is name (a service's)."""
-        found = [r for r in self.of_kind(kind) if r[kind] == name]
+        """The one record of kind that names service or certificate name."""
+        found = [r for r in self.of_kind(kind) if r.get("service", r.get("name")) == name]
         assert len(found) == 1, f"{len(found)} {kind} records for {name}: {self.records!r}"
         return found[0]
 

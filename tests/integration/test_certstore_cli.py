@@ -51,8 +51,8 @@ USAGE_CASES = [
     (["isue"], 'certwrapctl: unknown verb "isue" (did you mean issue?)', "general"),
     (["frobnicate"], 'certwrapctl: unknown verb "frobnicate" (certwrapctl --help lists them)',
      "general"),
-    (["ca"], "certwrapctl: ca needs a word: this version has ca init", "general"),
-    (["ca", "import", "x"], "certwrapctl: ca import: unknown (this version has ca init)",
+    (["ca"], "certwrapctl: ca needs a word: ca init or ca import", "general"),
+    (["ca", "export", "x"], "certwrapctl: ca export: unknown (ca init or ca import)",
      "general"),
     (["--bogus", "list"], "certwrapctl: unknown option --bogus before the verb (see "
      "certwrapctl --help)", "general"),
@@ -90,6 +90,18 @@ USAGE_CASES = [
      'number, got "0"', "show"),
     (["ca", "init", "--intermediate-subject", "/CN=x"], "certwrapctl: ca init: "
      "--intermediate-subject needs --intermediate", "ca init"),
+    (["ca", "import"], "certwrapctl: ca import: missing DIR", "ca import"),
+    (["csr", "x"], "certwrapctl: csr: give at least one --dns HOST or --ip ADDR", "csr"),
+    (["import", "x"], "certwrapctl: import: give the certificate with --cert FILE", "import"),
+    (["sign"], "certwrapctl: sign: give the request with --csr FILE", "sign"),
+    (["sign", "--csr", "r.csr", "--days", "0"], 'certwrapctl: sign: --days: expected a number '
+     'of days from 1 to 36500, got "0"', "sign"),
+    (["revoke"], "certwrapctl: revoke: missing NAME or SERIAL", "revoke"),
+    (["crl", "now"], 'certwrapctl: crl: unexpected argument "now"', "crl"),
+    (["export", "x", "--for", "postfix"], "certwrapctl: export: give the directory to write to "
+     "with --out DIR", "export"),
+    (["export-ca", "--hashed", "a", "--out", "b"], "certwrapctl: export-ca: give --hashed DIR "
+     "(a hashed CA directory) or --out DIR (root.pem and chain.pem)", "export-ca"),
 ]
 
 
@@ -115,8 +127,10 @@ def test_help():
     status, out, err = run_ctl("--help")
     assert status == 0 and err == ""
     assert out.startswith("usage: certwrapctl [--store DIR | -s SOCKET] VERB [ARGS...]\n")
-    for verb in ("ca init", "issue NAME", "renew NAME", "rollback NAME", "list", "show NAME",
-                 "status", "stats", "swap SERVICE", "reload"):
+    for verb in ("ca init", "ca import DIR", "issue NAME", "csr NAME", "import NAME",
+                 "sign --csr", "renew NAME", "rollback NAME", "revoke NAME", "crl", "list",
+                 "show NAME", "check", "export NAME", "export-ca", "status", "stats",
+                 "swap SERVICE", "reload"):
         assert f"\n  {verb}" in out
     status, out, _ = run_ctl("issue", "--help")
     assert status == 0

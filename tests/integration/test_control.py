@@ -177,7 +177,7 @@ def test_status_describes_each_service_and_the_certificate_it_serves(setup, pki,
             "subject": "CN=localhost",
             "serial": _serial(stored / "cert.pem"),
             "sans": "DNS:localhost, IP:127.0.0.1",
-            "not-after": echo["not-after"], "days-left": echo["days-left"],
+            "not_after": echo["not_after"], "days_left": echo["days_left"],
         }
         assert client_serial == echo["serial"]
 
@@ -191,11 +191,11 @@ def test_status_describes_each_service_and_the_certificate_it_serves(setup, pki,
     # not-after and days-left agree with openssl and the clock
     for rec, cert in ((echo, stored / "cert.pem"), (files, pki.leaf)):
         end = openssl("x509", "-in", cert, "-noout", "-enddate").strip().partition("=")[2]
-        not_after = calendar.timegm(time.strptime(rec["not-after"], "%Y-%m-%dT%H:%M:%SZ"))
+        not_after = calendar.timegm(time.strptime(rec["not_after"], "%Y-%m-%dT%H:%M:%SZ"))
         assert time.strftime("%b %e %H:%M:%S %Y GMT", time.gmtime(not_after)) == end
         # whole days, truncated, a moment ago
         days = (not_after - time.time()) / 86400
-        assert -1 < int(rec["days-left"]) - days < 0.001, (rec, days)
+        assert -1 < int(rec["days_left"]) - days < 0.001, (rec, days)
 
 
 # --- stats ----------------------------------------------------------------------------
@@ -219,12 +219,12 @@ def test_stats_count_connections_handshakes_failures_and_bytes(setup):
     _refused_handshake(setup.ports["echo"])
     total = sum(map(len, payloads))
     want = {"kind": "service", "service": "echo", "connections": "4", "active": "0",
-            "handshakes": "3", "handshake-failures": "1", "backend-failures": "0",
-            "bytes-in": str(total), "bytes-out": str(total)}
+            "handshakes": "3", "handshake_failures": "1", "backend_failures": "0",
+            "bytes_in": str(total), "bytes_out": str(total)}
     # counted when each connection ends: wait for the last one
     wait_for(lambda: setup.stats() == want, 10, f"stats {want}")
     failures = setup.ok("stats").of_kind("failure")
-    assert len(failures) == 1 and failures[0]["failure"] == "echo", failures
+    assert len(failures) == 1 and failures[0]["service"] == "echo", failures
     assert "no shared cipher" in failures[0]["reason"] and failures[0]["count"] == "1"
 
     # a reload keeps the counters, and counts on with them
@@ -233,8 +233,8 @@ def test_stats_count_connections_handshakes_failures_and_bytes(setup):
     assert setup.ok("stats").of_kind("failure") == failures
     with setup.connect() as tls:
         _echo(tls, b"x")
-    want.update({"connections": "5", "handshakes": "4", "bytes-in": str(total + 1),
-                 "bytes-out": str(total + 1)})
+    want.update({"connections": "5", "handshakes": "4", "bytes_in": str(total + 1),
+                 "bytes_out": str(total + 1)})
     wait_for(lambda: setup.stats() == want, 10, f"stats {want} after the reload")
 
 

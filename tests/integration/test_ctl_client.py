@@ -323,6 +323,87 @@ def test_list_and_show_through_the_daemon(daemon, tmp_path):
         assert out == offline[verb], verb
 
 
+# --- files and Nagios codes through the daemon ---------------------------------------------------
+
+
+def test_export_through_the_daemon(daemon, tmp_path):
+    d = daemon(canned(("status", "ok"), ("message", "mail: 2 files for dovecot"),
+                      ("hint", "dovecot: ssl_cert = <DIR/fullchain.pem, ssl_key = <DIR/key.pem"),
+                      ("record", "file"), ("name", "fullchain.pem"), ("mode", "0644"),
+                      ("hashed", "no"), ("data", "CERT\n"), ("-", ""),
+                      ("record", "file"), ("name", "key.pem"), ("mode", "0600"),
+                      ("hashed", "no"), ("data", "KEY\n"), ("-", "")))
+    out_dir = tmp_path / "out"
+    status, out, err = ctl(d, "export", "mail", "--for", "dovecot", "--out", out_dir)
+    assert status == 0, err
+    assert d.request() == {"verb": ["export"], "name": ["mail"], "format": ["dovecot"]}
+    assert (out_dir / "key.pem").read_text() == "KEY\n"
+    assert (out_dir / "key.pem").stat().st_mode & 0o777 == 0o600
+    assert (out_dir / "fullchain.pem").stat().st_mode & 0o777 == 0o644
+    assert out.splitlines() == [f"wrote {out_dir}/fullchain.pem (mode 0644)",
+                                f"wrote {out_dir}/key.pem (mode 0600)",
+                                f"dovecot: ssl_cert = <{out_dir}/fullchain.pem, ssl_key = "
+                                f"<{out_dir}/key.pem"]
+    assert [p.name for p in out_dir.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("name,mode,message", [
+    ("../evil.pem", "0644", 'the response names a file "../evil.pem" outside {dir}: not '
+     "written"),
+    ("/etc/evil.pem", "0644", 'the response names a file "/etc/evil.pem" outside {dir}: not '
+     "written"),
+    ("key.pem", "0666", "the response gives key.pem mode 0666: not written"),
+])
+def test_hostile_file_records_write_nothing(daemon, tmp_path, name, mode, message):
+    d = daemon(canned(("status", "ok"), ("message", ""),
+                      ("record", "file"), ("name", "good.pem"), ("mode", "0644"),
+                      ("hashed", "no"), ("data", "GOOD\n"), ("-", ""),
+                      ("record", "file"), ("name", name), ("mode", mode), ("hashed", "no"),
+                      ("data", "EVIL\n"), ("-", "")))
+    out_dir = tmp_path / "out"
+    status, out, err = ctl(d, "export", "mail", "--format", "separate", "--out", out_dir)
+    assert status == 1
+    assert err == "certwrapctl: " + message.format(dir=out_dir) + "\n"
+    assert not out_dir.exists() and not (tmp_path / "evil.pem").exists()
+
+
+def test_sign_sends_the_request_itself(daemon, tmp_path):
+    d = daemon(canned(("status", "ok"), ("message", "signed"),
+                      ("record", "signed"), ("serial", "0B"), ("subject", "CN=x.example"),
+                      ("not_after", "2031-01-01T00:00:00Z"), ("days_left", "30"),
+                      ("file.newcert", "/var/lib/certwrap/ca/newcerts/0B.pem"),
+                      ("cert", "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n"),
+                      ("chain", ""), ("-", "")))
+    csr = tmp_path / "r.csr"
+    csr.write_text("-----BEGIN CERTIFICATE REQUEST-----\nR\n-----END CERTIFICATE REQUEST-----\n")
+    status, out, err = ctl(d, "sign", "--csr", csr, "--out", tmp_path / "c.pem")
+    assert status == 0, err
+    assert d.request() == {"verb": ["sign"], "csr": [csr.read_text()], "csr_name": [str(csr)]}
+    assert (tmp_path / "c.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert out.startswith("signed: serial 0B for CN=x.example, expires 2031-01-01 (30 days)\n")
+
+
+def test_check_through_the_daemon(daemon):
+    d = daemon(lambda req: encode([("status", "ok"), ("message", "CERTWRAP WARNING - mail: "
+                                   "expires 2031-01-01 (in 20 days) | certificates=1 "
+                                   "critical=0 warning=1"), ("exit", "1"), ("state", "WARNING"),
+                                   ("record", "problem"), ("what", "mail"),
+                                   ("state", "WARNING"), ("problem", "expires"), ("-", "")]))
+    status, out, _ = ctl(d, "check", "--warn", "2w", "--crit", "3d")
+    assert status == 1
+    assert out.startswith("CERTWRAP WARNING - mail: expires 2031-01-01")
+    assert d.request() == {"verb": ["check"], "warn": ["1209600"], "crit": ["259200"]}
+
+
+def test_check_unknown_through_the_daemon(daemon, tmp_path):
+    d = daemon(canned(("status", "error"), ("message", "the store is locked")))
+    status, out, _ = ctl(d, "check")
+    assert (status, out) == (3, "CERTWRAP UNKNOWN - the store is locked\n")
+    status, out, _ = run_ctl("-s", tmp_path / "nobody.sock", "check")
+    assert status == 3
+    assert out.startswith(f"CERTWRAP UNKNOWN - {tmp_path}/nobody.sock: no such socket")
+
+
 # --- where a verb goes ------------------------------------------------------------------------------
 
 

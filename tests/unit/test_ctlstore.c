@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+
 #include "ctl/ctlstore.h"
 #include "tests/unit/testpki.h"
 #include "tests/unit/teststore.h"
@@ -279,9 +281,10 @@ test_malformed_requests(void **state)
 		const char *verb, *n1, *v1, *n2, *v2, *message;
 	} cases[] = {
 		{ "frobnicate", NULL, NULL, NULL, NULL, "\"frobnicate\" is not a store verb (issue, "
-		  "renew, rollback, list, show)" },
-		{ "status", NULL, NULL, NULL, NULL, "\"status\" is not a store verb (issue, renew, "
-		  "rollback, list, show)" },
+		  "csr, import, sign, renew, rollback, revoke, crl, list, show, check, export, "
+		  "export-ca)" },
+		{ "status", NULL, NULL, NULL, NULL, "\"status\" is not a store verb (issue, csr, "
+		  "import, sign, renew, rollback, revoke, crl, list, show, check, export, export-ca)" },
 		{ "list", "bogus", "1", NULL, NULL, "list: the request has a field \"bogus\" this "
 		  "verb does not take (use the certwrapctl of the same release as certwrapd)" },
 		{ "show", "name", "a", "name", "b", "show: the request has the field \"name\" twice" },
@@ -372,6 +375,219 @@ test_changes_not_wanted(void **state)
 	ctl_msg_free(&resp);
 }
 
+/* --- the verbs of outside CAs, revocation, monitoring and exports ------------------------------- */
+
+static const char *
+csr_pem(EVP_PKEY *key, const char *cn)
+{
+	X509_REQ *req = X509_REQ_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	const char *pem;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_REQ_set_pubkey(req, key);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	PEM_write_bio_X509_REQ(b, req);
+	len = BIO_get_mem_data(b, &data);
+	pem = tp_fmt("%.*s", (int)len, data);
+	BIO_free(b);
+	X509_REQ_free(req);
+	return pem;
+}
+
+static void
+test_sign_revoke_crl_check(void **state)
+{
+	struct certstore *cs = ts_store("verbs2", NULL);
+	struct run r;
+	const char *serial;
+
+	request(&r, "sign", "csr", csr_pem(tp_key(TP_EC_P256, 1), "www.example.org"), "csr_name",
+	    "req.pem", "days", "30", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "ok");
+	assert_string_equal(ctl_msg_get(&r.resp, "record"), "signed");
+	assert_string_equal(ctl_msg_get(&r.resp, "subject"), "CN=www.example.org");
+	assert_string_equal(ctl_msg_get(&r.resp, "not_after"), "2030-01-31T00:00:00Z");
+	assert_non_null(strstr(ctl_msg_get(&r.resp, "cert"), "-----BEGIN CERTIFICATE-----"));
+	assert_string_equal(ctl_msg_get(&r.resp, "chain"), "");
+	serial = tp_fmt("%s", ctl_msg_get(&r.resp, "serial"));
+	assert_int_equal(r.changes.n, 0);
+	run_free(&r);
+
+	request(&r, "check", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "exit"), "0");
+	assert_string_equal(ctl_msg_get(&r.resp, "message"), "CERTWRAP OK - no certificates yet; "
+	    "CA fine | certificates=0 critical=0 warning=0");
+	run_free(&r);
+
+	ts_issue(cs, "mail", TP_NOW, "mail.example.com", NULL);
+	request(&r, "revoke", "target", "mail", "reason", "superseded", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "ok");
+	assert_string_equal(nth(&r.resp, "record", 0), "revoked");
+	assert_string_equal(ctl_msg_get(&r.resp, "name"), "mail");
+	assert_string_equal(ctl_msg_get(&r.resp, "reason"), "superseded");
+	assert_string_equal(nth(&r.resp, "record", 1), "crl");
+	assert_string_equal(ctl_msg_get(&r.resp, "crl_number"), "01");
+	assert_null(ctl_msg_get(&r.resp, "crl_pem"));
+	run_free(&r);
+	/* a target that is no name is a serial */
+	request(&r, "revoke", "target", serial, NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "ok");
+	assert_string_equal(ctl_msg_get(&r.resp, "serial"), serial);
+	run_free(&r);
+
+	request(&r, "crl", "if_due", "yes", NULL);
+	execute(&r, cs, TP_NOW + TP_DAY);
+	assert_string_equal(ctl_msg_get(&r.resp, "made"), "no");
+	assert_string_equal(ctl_msg_get(&r.resp, "message"), "crl: not due until "
+	    "2030-01-21T00:00:00Z");
+	run_free(&r);
+	request(&r, "crl", NULL);
+	execute(&r, cs, TP_NOW + TP_DAY);
+	assert_string_equal(ctl_msg_get(&r.resp, "made"), "yes");
+	assert_string_equal(ctl_msg_get(&r.resp, "crl_number"), "03");
+	assert_string_equal(ctl_msg_get(&r.resp, "revoked"), "2");
+	assert_non_null(strstr(ctl_msg_get(&r.resp, "crl_pem"), "-----BEGIN X509 CRL-----"));
+	run_free(&r);
+
+	request(&r, "check", "warn", tp_fmt("%d", 30 * DAY), "crit", tp_fmt("%d", 7 * DAY), NULL);
+	execute(&r, cs, TP_NOW + TP_DAY);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "ok");
+	assert_string_equal(ctl_msg_get(&r.resp, "exit"), "2");
+	assert_string_equal(ctl_msg_get(&r.resp, "state"), "CRITICAL");
+	assert_string_equal(ctl_msg_get(&r.resp, "record"), "problem");
+	assert_string_equal(ctl_msg_get(&r.resp, "what"), "mail");
+	assert_non_null(strstr(ctl_msg_get(&r.resp, "message"), "CERTWRAP CRITICAL - mail: "
+	    "revoked (serial "));
+	run_free(&r);
+}
+
+static void
+test_csr_import_export(void **state)
+{
+	struct certstore *cs = ts_store("verbs3", NULL);
+	struct tp_pki pki;
+	struct tp_cert_spec spec = tp_leaf_spec("ext.example.com");
+	struct run r;
+	const char *pem, *path;
+	struct cs_error err;
+	EVP_PKEY *key;
+
+	tp_pki(&pki);
+	request(&r, "csr", "name", "ext", "dns", "ext.example.com", "key_type", "rsa:2048", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "record"), "request");
+	assert_non_null(strstr(ctl_msg_get(&r.resp, "csr"), "BEGIN CERTIFICATE REQUEST"));
+	path = tp_fmt("%s", ctl_msg_get(&r.resp, "file.key"));
+	run_free(&r);
+	pem = ts_read(path);
+	key = cs_pem_parse_key(pem, strlen(pem), path, NULL, &err);
+	pem = tp_pem_cert(tp_cert(&spec, key, pki.inter, pki.inter_key));
+	EVP_PKEY_free(key);
+	request(&r, "import", "name", "ext", "cert", pem, "cert_name", "ext.pem", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "error");
+	assert_non_null(strstr(ctl_msg_get(&r.resp, "message"), "ext.pem: incomplete chain: the "
+	    "issuer of CN=ext.example.com, O=Example (CN=Test Intermediate CA, O=Example)"));
+	run_free(&r);
+	request(&r, "import", "name", "ext", "cert", pem, "chain", tp_pem_cert(pki.inter), "ca",
+	    tp_pem_cert(pki.root), NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "ok");
+	assert_string_equal(ctl_msg_get(&r.resp, "event"), "import");
+	assert_int_equal(r.changes.n, 1);
+	assert_int_equal(r.changes.v[0].event, CS_EVENT_IMPORT);
+	run_free(&r);
+
+	request(&r, "export", "name", "ext", "format", "qmail", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "ok");
+	assert_string_equal(ctl_msg_get(&r.resp, "record"), "file");
+	assert_string_equal(ctl_msg_get(&r.resp, "name"), "servercert.pem");
+	assert_string_equal(ctl_msg_get(&r.resp, "mode"), "0400");
+	assert_string_equal(ctl_msg_get(&r.resp, "hashed"), "no");
+	assert_non_null(strstr(ctl_msg_get(&r.resp, "data"), "-----BEGIN PRIVATE KEY-----"));
+	assert_string_equal(ctl_msg_get(&r.resp, "hint"), "qmail: copy DIR/servercert.pem to "
+	    "/var/qmail/control/ (clientcert.pem may be a symlink to it), owned by the qmail user "
+	    "(--owner qmaild)");
+	run_free(&r);
+	request(&r, "export-ca", "hashed", "yes", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_int_equal(count(&r.resp, "record"), 1);
+	assert_string_equal(ctl_msg_get(&r.resp, "hashed"), "yes");
+	run_free(&r);
+	/* renew --all leaves an outside CA's certificate to it */
+	request(&r, "renew", "all", "yes", NULL);
+	execute(&r, cs, TP_NOW);
+	assert_string_equal(ctl_msg_get(&r.resp, "status"), "ok");
+	assert_string_equal(ctl_msg_get(&r.resp, "record"), "outside");
+	assert_string_equal(ctl_msg_get(&r.resp, "issuer"), "CN=Test Intermediate CA, O=Example");
+	run_free(&r);
+}
+
+static void
+test_malformed_part2_requests(void **state)
+{
+	struct certstore *cs = ts_store("malformed2", NULL);
+	static const struct {
+		const char *verb, *n1, *v1, *n2, *v2, *message;
+	} cases[] = {
+		{ "import", "name", "a", NULL, NULL, "import: the request has no \"cert\"" },
+		{ "sign", "days", "3", NULL, NULL, "sign: the request has no \"csr\"" },
+		{ "export", "name", "a", "format", "outlook", "\"outlook\" is not a daemon or format "
+		  "certwrapctl exports for: use postfix, dovecot, exim, courier, qmail, sendmail or "
+		  "stunnel, or separate, fullchain, combined or pkcs12" },
+		{ "export", "name", "a", NULL, NULL, "export: the request has no \"format\"" },
+		{ "revoke", "name", "a", "serial", "0A", "revoke: give one of name, serial or "
+		  "target" },
+		{ "revoke", NULL, NULL, NULL, NULL, "revoke: give one of name, serial or target" },
+		{ "crl", "if_due", "maybe", NULL, NULL, "crl: the field \"if_due\" is \"maybe\", not "
+		  "yes or no" },
+		{ "check", "warn", "60", "crit", "120", "check: crit (120 s) is longer than warn "
+		  "(60 s): critical comes after warning" },
+		{ "csr", "name", "a", "subject", "/CN=a\nb", "csr: the field \"subject\" has a "
+		  "control character (0x0a)" },
+		{ "export-ca", "hashed", "yes", "hashed", "no", "export-ca: the request has the field "
+		  "\"hashed\" twice" },
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		request(&r, cases[i].verb, NULL);
+		if (cases[i].n1 != NULL)
+			ctl_msg_add_str(&r.req, cases[i].n1, cases[i].v1);
+		if (cases[i].n2 != NULL)
+			ctl_msg_add_str(&r.req, cases[i].n2, cases[i].v2);
+		execute(&r, cs, TP_NOW);
+		assert_error(&r, cases[i].message);
+		run_free(&r);
+	}
+	/* PEM may span lines, but holds no NUL and no more than a PEM file may */
+	request(&r, "sign", NULL);
+	ctl_msg_add(&r.req, "csr", "-----BEGIN\0", 11);
+	execute(&r, cs, TP_NOW);
+	assert_error(&r, "sign: the field \"csr\" has a control character (0x00)");
+	run_free(&r);
+	request(&r, "sign", NULL);
+	{
+		char *big = calloc(1, CS_PEM_MAX_BYTES + 2);
+
+		memset(big, 'A', CS_PEM_MAX_BYTES + 1);
+		ctl_msg_add(&r.req, "csr", big, CS_PEM_MAX_BYTES + 1);
+		free(big);
+	}
+	execute(&r, cs, TP_NOW);
+	assert_error(&r, "sign: the field \"csr\" is longer than 1048576 bytes");
+	run_free(&r);
+}
+
 static int
 teardown(void **state)
 {
@@ -392,6 +608,9 @@ main(void)
 		cmocka_unit_test(test_malformed_requests),
 		cmocka_unit_test(test_handles_and_times),
 		cmocka_unit_test(test_changes_not_wanted),
+		cmocka_unit_test(test_sign_revoke_crl_check),
+		cmocka_unit_test(test_csr_import_export),
+		cmocka_unit_test(test_malformed_part2_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);

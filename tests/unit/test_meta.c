@@ -76,8 +76,8 @@ static const struct refusal refusals[] = {
 	  "999999: the version's metadata is damaged" },
 	{ "serial 5F3A01\n", "serial 5G\n", "meta:6: serial \"5G\" is not hex: the version's "
 	  "metadata is damaged" },
-	{ "origin renew\n", "origin import\n", "meta:7: origin \"import\" is not issue or renew: "
-	  "the version's metadata is damaged" },
+	{ "origin renew\n", "origin rollback\n", "meta:7: origin \"rollback\" is not issue, renew "
+	  "or import: the version's metadata is damaged" },
 	{ "created 2030-01-01T00:00:00Z\n", "created yesterday\n", "meta:8: created \"yesterday\" "
 	  "is not a time (YYYY-MM-DDTHH:MM:SSZ): the version's metadata is damaged" },
 	{ "key_type ec:P-256\n", "key_type dsa\n", "meta:9: key type \"dsa\" is not one of "
