@@ -43,6 +43,21 @@ enum foreground_mode { FOREGROUND_NO, FOREGROUND_YES, FOREGROUND_QUIET };
 
 /* Options a [service] section may set; the global section may set them too,
  * as defaults for every service (stunnel's rule). */
+/* `protocol =`: what the plaintext dialogue before TLS speaks. */
+enum service_protocol {
+	PROTOCOL_NONE,                    /* implicit TLS (or plain TCP in client mode) */
+	PROTOCOL_SMTP,
+	PROTOCOL_IMAP,
+	PROTOCOL_POP3,
+};
+
+/* `proxyProtocol =`: the header sent to the backend before any data. */
+enum proxy_header {
+	PROXY_HEADER_NONE,
+	PROXY_HEADER_V1,                  /* HAProxy's text form */
+	PROXY_HEADER_V2,                  /* the binary form */
+};
+
 struct service_conf {
 	char *name;                       /* the [section] name */
 	unsigned line;                    /* line of the [section] header; 0 for defaults */
@@ -92,6 +107,20 @@ struct service_conf {
 	unsigned hostname_lines[CONFIG_MAX_HOSTNAMES];   /* the line of each name */
 	unsigned n_hostnames;
 	unsigned hostname_line;           /* the first hostname line in effect, 0: none */
+
+	/* Mail protocols and client mode (issue 5). Each option's row and its
+	 * behaviour belong to the part that implements it: protocol and
+	 * requireTLS (STARTTLS, starttls*.c), proxyProtocol (the PROXY header),
+	 * sni (server: several certificates; client: the name sent), client,
+	 * checkHost (client mode). */
+	enum service_protocol protocol;   /* default PROTOCOL_NONE: TLS from the first byte */
+	unsigned protocol_line;
+	bool require_tls;                 /* requireTLS: no credentials before TLS; default yes */
+	enum proxy_header proxy_header;   /* proxyProtocol; `protocol = proxy` is v1 */
+	unsigned proxy_header_line;
+	bool client;                      /* client = yes: plaintext in, TLS out */
+	unsigned client_line;
+	struct conf_str sni;              /* as written; its meaning depends on client */
 
 	/* which options were given in this section (bit per option-table row,
 	 * config_options.c; sslVersion sets the bits of sslVersionMin and
