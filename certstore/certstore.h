@@ -659,14 +659,18 @@ struct cs_export {
 	struct cs_export_file files[CS_EXPORT_MAX_FILES];
 	size_t n;
 	char hint[CS_TEXT_MAX];             /* how to point the daemon at them */
+	char kept[CS_PATH_MAX];             /* the copy kept in the version's directory */
 };
 
 /* The files that format wants for name's version (0: current), after
  * validating it as certstore_load does (an invalid or expired version is
  * refused). qmail refuses a non-RSA key; pkcs12 is encrypted with
- * p12_passphrase (AES-256; NULL: not encrypted). Nothing is written: the
- * caller writes the files (certwrapctl, atomically, where the operator
- * said). Clear with cs_export_clear (it wipes key material). */
+ * p12_passphrase (AES-256; NULL: not encrypted). The first export of a
+ * format is kept in the version's directory (out->kept: export/FORMAT/),
+ * written atomically; later ones give the same bytes, and a PKCS#12 kept
+ * with another passphrase is refused. The caller writes the files where
+ * the operator said (certwrapctl, atomically). Clear with cs_export_clear
+ * (it wipes key material). */
 int certstore_export(struct certstore *cs, const char *name, unsigned version,
     enum cs_export_format f, const char *p12_passphrase, time_t now, struct cs_export *out,
     struct cs_error *err);

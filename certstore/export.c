@@ -1,9 +1,10 @@
 /* export.c: a version's key, certificate and chain in the shapes other
  * daemons want, so that nobody concatenates them by hand in a fragile order
  * again (seeds 000, 002, 003). Each preset knows its daemon: which files,
- * in which order, with which mode. The library only makes the contents;
- * the caller writes them (atomically, where the operator said, with the
- * owner asked), since certwrapd may run chrooted and unprivileged.
+ * in which order, with which mode. The library makes the contents and keeps
+ * a copy in the version's directory (export_keep.c); the caller writes them
+ * where the operator said (atomically, with the owner asked), since
+ * certwrapd may run chrooted and unprivileged.
  *
  *   postfix   postfix.pem: key, cert, chain (smtpd_tls_chain_files), 0600
  *   dovecot   fullchain.pem (cert, chain) 0644 and key.pem 0600
@@ -276,7 +277,7 @@ certstore_export(struct certstore *cs, const char *name, unsigned version,
 	p.root = root;
 	if (build(out, f, name, &p, kc, p12_passphrase) == -1)
 		goto oom;
-	rc = 0;
+	rc = cs_export_keep(cs, name, loaded, f, p12_passphrase, out, err);
 	goto done;
 oom:
 	cs_error_set(err, "%s: cannot make the %s files: %s", label, cs_export_format_name(f),

@@ -44,6 +44,14 @@ int cs_key_min_bits(EVP_PKEY *pub, const char **alg);
 /* "MD5", "SHA-1"...: a digest clients refuse signatures with; NULL if fine. */
 const char *cs_weak_digest(int md_nid);
 
+/* --- export_keep.c --------------------------------------------------------------------------
+ * Keeps e, name's version's export as f, in certs/NAME/VERSION/export/FORMAT/
+ * (e->kept) unless it is there already; a kept PKCS#12 replaces e's, when
+ * p12_passphrase opens it (else -1). */
+int cs_export_keep(struct certstore *cs, const char *name, unsigned version,
+    enum cs_export_format f, const char *p12_passphrase, struct cs_export *e,
+    struct cs_error *err);
+
 /* --- fsio.c: the one way the store writes ---------------------------------------------
  * Every function names the file in err ("PATH: why"). Temporary names start
  * with CS_TMP_PREFIX and live in the target's directory. */

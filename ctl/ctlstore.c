@@ -987,6 +987,7 @@ static void
 put_files(struct exec *x, const struct cs_export *e)
 {
 	putf(x, &x->head, "hint", "%s", e->hint);
+	putf(x, &x->head, "kept", "%s", e->kept);
 	for (size_t i = 0; i < e->n; i++) {
 		record_begin(x, "file");
 		put(x, "name", e->files[i].name);

@@ -102,8 +102,10 @@
  *             qmail, sendmail, stunnel, separate, fullchain, combined,
  *             pkcs12), passphrase (of the PKCS#12 file)
  *             -> header hint ("main.cf: smtpd_tls_chain_files =
- *                DIR/postfix.pem": DIR stands for where they are written);
- *                one file record per file, in the order to write them
+ *                DIR/postfix.pem": DIR stands for where they are written)
+ *                and kept (the copy in the version's directory, written
+ *                by the first export of that format); one file record per
+ *                file, in the order to write them
  *   export-ca hashed
  *             -> header hint; file records (root.pem, chain.pem, or one
  *                "<hash>.0" per CA certificate)

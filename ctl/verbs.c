@@ -924,7 +924,7 @@ write_files(struct ctl *c, const struct out_response *r, const char *dir, const 
 {
 	struct out_file *files;
 	char hint[CS_TEXT_MAX * 2], dirslash[CS_PATH_MAX + 1];
-	const char *h = out_field(&r->head, "hint");
+	const char *h = out_field(&r->head, "hint"), *kept = out_field(&r->head, "kept");
 	size_t n = 0;
 	uid_t uid;
 	gid_t gid;
@@ -964,6 +964,8 @@ write_files(struct ctl *c, const struct out_response *r, const char *dir, const 
 			}
 			fprintf(c->out, "%s\n", hint);
 		}
+		if (kept != NULL && kept[0] != '\0')
+			fprintf(c->out, "the store keeps a copy in %s\n", kept);
 	}
 	free(files);
 	return rc;

@@ -392,6 +392,56 @@ def test_export_formats(istore, tmp_path):
     assert "BEGIN PRIVATE KEY" in info and info.count("BEGIN CERTIFICATE") == 2
 
 
+def _tree(d):
+    """Every file under d: relative name -> (mode, bytes)."""
+    return {str(f.relative_to(d)): (stat.S_IMODE(f.stat().st_mode), f.read_bytes())
+            for f in sorted(d.rglob("*")) if f.is_file()}
+
+
+def test_exports_are_kept_in_the_version_directory(istore, tmp_path):
+    v = istore.version_dir("mail")
+    assert not (v / "export").exists()
+    for fmt in ("postfix", "sendmail"):
+        out = istore.ok("export", "mail", "--for", fmt, "--out", tmp_path / fmt)
+        kept = v / "export" / fmt
+        assert f"the store keeps a copy in {kept}\n" in out
+        # the same files, modes and bytes as written for the daemon
+        assert _tree(kept) == _tree(tmp_path / fmt)
+    assert sorted(os.listdir(v / "export")) == ["postfix", "sendmail"]
+    # written once: exporting again neither changes nor adds anything
+    before = {p: p.stat().st_mtime_ns for p in (v / "export").rglob("*")}
+    istore.ok("export", "mail", "--for", "postfix", "--out", tmp_path / "again")
+    assert {p: p.stat().st_mtime_ns for p in (v / "export").rglob("*")} == before
+    assert _tree(tmp_path / "again") == _tree(v / "export" / "postfix")
+    # a renewal's exports go to its own version; the old version's stay for a rollback
+    istore.ok("renew", "mail")
+    v2 = istore.version_dir("mail")
+    assert v2 != v and not (v2 / "export").exists()
+    istore.ok("export", "mail", "--for", "postfix", "--out", tmp_path / "v2")
+    assert _tree(v2 / "export" / "postfix") == _tree(tmp_path / "v2")
+    assert _tree(v / "export" / "postfix") != _tree(v2 / "export" / "postfix")
+    status, out, _ = istore.ctl("check")
+    assert status == 0, out
+
+
+def test_a_kept_pkcs12_is_the_same_file_and_keeps_its_passphrase(istore, tmp_path):
+    pw, other = tmp_path / "pw", tmp_path / "other"
+    pw.write_text("export me\n")
+    other.write_text("something else\n")
+    for d in ("p1", "p2"):
+        istore.ok("export", "mail", "--format", "pkcs12", "--out", tmp_path / d,
+                  "--passphrase-file", pw)
+    # its salt is random, yet a second export is byte for byte the first
+    assert (tmp_path / "p1" / "mail.p12").read_bytes() == \
+        (tmp_path / "p2" / "mail.p12").read_bytes() == \
+        (istore.version_dir("mail") / "export" / "pkcs12" / "mail.p12").read_bytes()
+    err = istore.fails("export", "mail", "--format", "pkcs12", "--out", tmp_path / "p3",
+                       "--passphrase-file", other)
+    assert "pkcs12/mail.p12 was exported before with another passphrase: give the same " \
+           "passphrase" in err, err
+    assert not (tmp_path / "p3").exists()
+
+
 def test_export_ca(istore, tmp_path):
     out = istore.ok("export-ca", "--hashed", tmp_path / "h")
     names = sorted(os.listdir(tmp_path / "h"))
