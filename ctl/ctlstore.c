@@ -455,8 +455,8 @@ put_crl(struct exec *x, const struct cs_crl_info *c, bool made, bool with_pem)
 
 /* --- issue, renew, rollback ------------------------------------------------------------------ */
 
-static const char *const issue_fields[] = { "name", "dns*", "ip*", "days", "key_type", "client",
-	"passphrase", NULL };
+static const char *const issue_fields[] = { "name", "dns*", "ip*", "days", "lifetime",
+	"key_type", "client", "passphrase", NULL };
 
 static void
 verb_issue(struct exec *x)
@@ -471,9 +471,14 @@ verb_issue(struct exec *x)
 	    get_list(x, "dns", CS_MAX_SANS, CS_DNS_MAX, dns, &p.n_dns) == -1 ||
 	    get_list(x, "ip", CS_MAX_SANS, 64, ip, &p.n_ip) == -1 ||
 	    get_unsigned(x, "days", 1, CS_MAX_DAYS, &p.days) == -1 ||
+	    get_unsigned(x, "lifetime", CS_MIN_LIFETIME_S, CS_MAX_LIFETIME_S, &p.lifetime_s) == -1 ||
 	    get_key_type(x, &p.key_type) == -1 || get_bool(x, "client", &p.client) == -1 ||
 	    get_passphrase(x, &p.passphrase) == -1)
 		return;
+	if (p.days != 0 && p.lifetime_s != 0) {
+		fail(x, "issue: give days or lifetime, not both");
+		return;
+	}
 	p.dns = dns;
 	p.ip = ip;
 	if (certstore_issue(x->env->cs, &p, &ch, &w, &err) == -1) {

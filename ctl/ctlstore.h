@@ -62,8 +62,9 @@
  *
  * The verbs (request fields; response header fields; records)
  *
- *   issue     name, dns (repeated), ip (repeated), days, key_type, client,
- *             passphrase
+ *   issue     name, dns (repeated), ip (repeated), days or lifetime
+ *             (seconds, at least CS_MIN_LIFETIME_S: a short-lived
+ *             certificate), key_type, client, passphrase
  *             -> one change record (event issue)
  *   csr       name, dns, ip, subject ("/O=.../CN=..."), key_type, replace
  *             -> one request record; the key stays in the store

@@ -111,7 +111,7 @@ parse_days(struct ctl *c, const struct args *a, unsigned *days)
 	return 0;
 }
 
-/* "30d", "12h", "2w", "3600s" (a bare number is days) in seconds. */
+/* "30d", "12h", "2w", "90m", "3600s" (a bare number is days) in seconds. */
 static int
 parse_duration(struct ctl *c, const char *opt, const char *v, long *seconds)
 {
@@ -122,7 +122,8 @@ parse_duration(struct ctl *c, const char *opt, const char *v, long *seconds)
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	unit = *end == '\0' || strcmp(end, "d") == 0 ? SECONDS_PER_DAY : strcmp(end, "h") == 0 ?
-	    3600 : strcmp(end, "w") == 0 ? 7 * SECONDS_PER_DAY : strcmp(end, "s") == 0 ? 1 : 0;
+	    3600 : strcmp(end, "w") == 0 ? 7 * SECONDS_PER_DAY : strcmp(end, "m") == 0 ? 60 :
+	    strcmp(end, "s") == 0 ? 1 : 0;
 	if (v[0] < '0' || v[0] > '9' || errno != 0 || unit == 0 || n < 1 ||
 	    n > (unsigned long)CS_MAX_DAYS * SECONDS_PER_DAY / (unsigned long)unit) {
 		ctl_usage_error(c, "%s: expected a duration such as 30d, 12h or 2w, got \"%.32s\"",
@@ -160,6 +161,26 @@ rq_days_key_type(struct ctl *c, const struct args *a, struct reqb *b)
 		rqf(b, "days", "%u", days);
 	if (type != CS_KEY_DEFAULT)
 		rq(b, "key_type", cs_key_type_name(type));
+	return CTL_OK;
+}
+
+/* --lifetime: a short-lived certificate's validity, instead of --days. */
+static int
+rq_lifetime(struct ctl *c, const struct args *a, struct reqb *b)
+{
+	const char *v = args_value(a, "--lifetime");
+	long seconds;
+
+	if (v == NULL)
+		return CTL_OK;
+	if (args_value(a, "--days") != NULL)
+		return ctl_usage_error(c, "give --days or --lifetime, not both");
+	if (parse_duration(c, "--lifetime", v, &seconds) == -1)
+		return CTL_USAGE;
+	if (seconds < CS_MIN_LIFETIME_S)
+		return ctl_usage_error(c, "--lifetime: %s is too short: a certificate lives %d "
+		    "seconds at least", v, CS_MIN_LIFETIME_S);
+	rqf(b, "lifetime", "%ld", seconds);
 	return CTL_OK;
 }
 
@@ -325,6 +346,7 @@ build_issue(struct ctl *c, const struct args *a, struct ctl_msg *req)
 	if (args_flag(a, "--client"))
 		rq(&b, "client", "yes");
 	if ((rc = rq_days_key_type(c, a, &b)) != CTL_OK ||
+	    (rc = rq_lifetime(c, a, &b)) != CTL_OK ||
 	    (rc = rq_passphrase(c, a, false, &b)) != CTL_OK)
 		return rc;
 	return rq_done(c, &b);
@@ -1135,8 +1157,8 @@ static const struct opt_spec ca_init_opts[] = {
 	{ "--intermediate-subject", OPT_VALUE, "SUBJECT" }, PASSPHRASE_OPTS, END_OPTS };
 static const struct opt_spec issue_opts[] = {
 	{ "--dns", OPT_LIST, "HOST" }, { "--ip", OPT_LIST, "ADDR" }, { "--days", OPT_VALUE, "N" },
-	{ "--key-type", OPT_VALUE, "TYPE" }, { "--client", OPT_FLAG, NULL }, PASSPHRASE_OPTS,
-	JSON_OPT, END_OPTS };
+	{ "--lifetime", OPT_VALUE, "DURATION" }, { "--key-type", OPT_VALUE, "TYPE" },
+	{ "--client", OPT_FLAG, NULL }, PASSPHRASE_OPTS, JSON_OPT, END_OPTS };
 static const struct opt_spec renew_opts[] = {
 	{ "--all", OPT_FLAG, NULL }, { "--reuse-key", OPT_FLAG, NULL },
 	{ "--before", OPT_VALUE, "DURATION" }, { "--days", OPT_VALUE, "N" },
@@ -1188,10 +1210,11 @@ static const struct verb verbs[] = {
 	  "Its serials go on in sequence; DIR is only read. The passphrase is the CA key's; the "
 	  "store keeps the key encrypted with it.", ca_import_opts, "DIR", 1, 1, VERB_LOCAL,
 	  run_ca_import, NULL, NULL },
-	{ "issue", "NAME --dns HOST... [--ip ADDR...] [--days N] [--key-type TYPE] [--client] "
-	  PASSPHRASE_SYN " [--json]",
+	{ "issue", "NAME --dns HOST... [--ip ADDR...] [--days N | --lifetime DURATION] "
+	  "[--key-type TYPE] [--client] " PASSPHRASE_SYN " [--json]",
 	  "Make a key and a certificate for the new NAME, signed by the store's CA; "
-	  "version 1 becomes current.", issue_opts, "NAME", 1, 1, VERB_STORE, NULL, build_issue,
+	  "version 1 becomes current. --lifetime (90m, 2h, 3600s) makes a short-lived one; "
+	  "renewals keep its lifetime.", issue_opts, "NAME", 1, 1, VERB_STORE, NULL, build_issue,
 	  render_changes },
 	{ "csr", "NAME --dns HOST... [--ip ADDR...] [--subject /O=.../CN=...] [--key-type TYPE] "
 	  "[--replace] [--out FILE] [--json]",

@@ -330,3 +330,53 @@ def test_the_daemon_renews_what_is_due_and_serves_it(managed):
     daemon.wait_log(r"error: renew: mail@2 is due as soon as it is issued")
     assert managed.store.versions("mail") == [1, 2], daemon.log()
     assert managed.served_serial() == done.group(1)
+
+
+SHORT_LIFETIME = "1m"              # the shortest certificate the store makes
+SHORT_RENEW_BEFORE = "45s"         # due about 10 s after each issue
+RENEWALS = 2                       # seen served, one after the other
+RENEWAL_DEADLINE_S = 90
+
+
+def test_a_short_lived_certificate_is_renewed_and_swapped_while_clients_connect(managed,
+                                                                                 capsys):
+    """A one-minute certificate with renewBefore = 45s: the daemon renews it by
+    itself, again and again, and serves each new version, while a client keeps
+    making full handshakes (each verified against the root, host name
+    checked, one echo) without a single failure, and never sees an expired
+    certificate."""
+    managed.store.ok("ca", "init")
+    managed.store.ok("issue", "mail", "--dns", "localhost", "--ip", "127.0.0.1",
+                     "--lifetime", SHORT_LIFETIME)
+    daemon = managed.start({"echo": {"renewBefore": SHORT_RENEW_BEFORE}})
+    seen, failures, handshakes = [], [], 0
+    start = time.monotonic()
+    while time.monotonic() - start < RENEWAL_DEADLINE_S:
+        try:
+            with managed.connect() as tls:
+                cert = tls.getpeercert()
+                assert _echo(tls) == b"ping"
+            handshakes += 1
+            expires = ssl.cert_time_to_seconds(cert["notAfter"])
+            assert expires > time.time() - 1, f"an expired certificate was served: {cert}"
+            if not seen or seen[-1] != cert["serialNumber"]:
+                seen.append(cert["serialNumber"])
+        except (OSError, ssl.SSLError) as e:
+            failures.append(repr(e))
+        if len(seen) > RENEWALS:
+            break
+        time.sleep(0.05)
+    assert failures == [], failures[:5]
+    assert len(seen) > RENEWALS, f"served only {seen} in {RENEWAL_DEADLINE_S}s:\n{daemon.log()}"
+    # each served serial is the store's version of that number, in order, made by the daemon
+    versions = managed.store.versions("mail")
+    assert versions[:RENEWALS + 1] == list(range(1, RENEWALS + 2)), versions
+    assert seen == [managed.serial("mail", v) for v in range(1, RENEWALS + 2)]
+    for v in range(2, RENEWALS + 2):
+        daemon.wait_log(rf"notice: renew: mail@{v} issued \(serial {seen[v - 1]}\), "
+                        rf"was version {v - 1}")
+    lifetime = [openssl("x509", "-in", managed.store.version_dir("mail", v) / "cert.pem",
+                        "-noout", "-startdate", "-enddate") for v in (1, RENEWALS + 1)]
+    _report(capsys, f"short-lived renewal: {handshakes} handshakes, 0 failures, versions "
+                    f"1..{RENEWALS + 1} served in {time.monotonic() - start:.1f}s "
+                    f"({lifetime[-1].strip().replace(chr(10), ', ')})")
