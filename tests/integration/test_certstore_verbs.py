@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from certstore_util import Store, openssl
+from certstore_util import Store, openssl, outside_ca
 
 
 @pytest.fixture
@@ -20,34 +20,6 @@ def store(tmp_path):
     s = Store(tmp_path / "store")
     s.ok("ca", "init")
     return s
-
-
-def outside_ca(tmp_path):
-    """An outside CA made with openssl: root -> intermediate. Returns a
-    function that signs a CSR file for DNS names (days), and the paths."""
-    d = tmp_path / "outside"
-    d.mkdir()
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", d / "root.key", "-out", d / "root.pem", "-subj",
-            "/O=Outside/CN=Outside Root CA", "-days", "3650", "-addext",
-            "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    openssl("req", "-new", *ec, "-keyout", d / "inter.key", "-out", d / "inter.csr", "-subj",
-            "/O=Outside/CN=Outside Intermediate CA")
-    (d / "ca.ext").write_text("basicConstraints=critical,CA:TRUE,pathlen:0\n"
-                              "keyUsage=critical,keyCertSign,cRLSign\n")
-    openssl("x509", "-req", "-in", d / "inter.csr", "-CA", d / "root.pem", "-CAkey",
-            d / "root.key", "-CAcreateserial", "-out", d / "inter.pem", "-days", "1825",
-            "-extfile", d / "ca.ext")
-
-    def sign(csr, out, dns, days=90):
-        ext = d / "leaf.ext"
-        ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                       "extendedKeyUsage=serverAuth\nsubjectAltName=" +
-                       ",".join(f"DNS:{n}" for n in dns) + "\n")
-        openssl("x509", "-req", "-in", csr, "-CA", d / "inter.pem", "-CAkey", d / "inter.key",
-                "-CAcreateserial", "-out", out, "-days", str(days), "-extfile", ext)
-        return out
-    return sign, d
 
 
 # --- csr and import --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from certstore_util import Store, openssl
+from certstore_util import Store, openssl, outside_ca
 from conftest import config_text, free_port, run_check, service, wait_for
 
 HOSTNAMES = "localhost 127.0.0.1"
@@ -63,13 +63,13 @@ class Managed:
         self.daemon = self.start_daemon(self.config(services), **kw)
         return self.daemon
 
-    def connect(self, name="echo", host="localhost"):
-        ctx = ssl.create_default_context(cafile=str(self.root))
+    def connect(self, name="echo", host="localhost", cafile=None):
+        ctx = ssl.create_default_context(cafile=str(cafile or self.root))
         sock = socket.create_connection(("127.0.0.1", self.ports[name]), timeout=10)
         return ctx.wrap_socket(sock, server_hostname=host)
 
-    def served_serial(self, name="echo"):
-        with self.connect(name) as tls:
+    def served_serial(self, name="echo", cafile=None):
+        with self.connect(name, cafile=cafile) as tls:
             return tls.getpeercert()["serialNumber"]
 
     def serial(self, name="mail", version=None):
@@ -380,3 +380,45 @@ def test_a_short_lived_certificate_is_renewed_and_swapped_while_clients_connect(
     _report(capsys, f"short-lived renewal: {handshakes} handshakes, 0 failures, versions "
                     f"1..{RENEWALS + 1} served in {time.monotonic() - start:.1f}s "
                     f"({lifetime[-1].strip().replace(chr(10), ', ')})")
+
+
+# --- certificates of an outside CA ----------------------------------------------------------
+
+
+def _import_outside(managed, tmp_path, name, days):
+    sign, d = outside_ca(tmp_path / name)
+    csr = tmp_path / f"{name}.csr"
+    managed.store.ok("csr", name, "--dns", "localhost", "--out", csr)
+    cert = sign(csr, tmp_path / f"{name}.pem", ["localhost"], days=days)
+    managed.store.ok("import", name, "--cert", cert, "--chain", d / "inter.pem",
+                     "--ca-file", d / "root.pem")
+    return _serial(cert)
+
+
+def test_an_outside_certificate_near_expiry_is_served_and_reported_louder_as_it_nears(
+        managed, tmp_path):
+    """The daemon cannot renew what an outside CA signed: it serves it, and
+    logs a warning inside 30 days, an error inside 7, naming what to do; the
+    store's check reports the same. A distant expiry is not mentioned."""
+    for d in ("soon", "later", "far"):
+        (tmp_path / d).mkdir()
+    managed.store.ok("ca", "init")
+    serials = {name: _import_outside(managed, tmp_path, name, days)
+               for name, days in (("soon", 5), ("later", 20), ("far", 200))}
+    services = {name: {"certname": name, "hostname": "localhost"} for name in serials}
+    daemon = managed.start(services)
+    issuer = "CN=Outside Intermediate CA, O=Outside"
+    for name, level, days in (("soon", "error", "[45]"), ("later", "warning", "(19|20)")):
+        daemon.wait_log(rf"{level}: renew: {name} \(serial {serials[name]}, issued by "
+                        rf"{issuer}\) expires in {days} days: it is not from this store's CA, "
+                        rf"so certwrapd cannot renew it; import its successor "
+                        rf"\(certwrapctl import {name} \.\.\.\)")
+        assert managed.served_serial(name, tmp_path / name / "outside" / "root.pem") == \
+            serials[name]
+    assert managed.served_serial("far", tmp_path / "far" / "outside" / "root.pem") == \
+        serials["far"]
+    assert "renew: far" not in daemon.log()
+    assert managed.store.versions("soon") == [1], "an outside certificate was renewed"
+    status, out, _ = managed.store.ctl("check", "--warn", "30d", "--crit", "7d")
+    assert status == 2 and out.startswith("CERTWRAP CRITICAL"), out
+    assert "soon" in out and "later" in out and "far" not in out.partition("|")[0], out
