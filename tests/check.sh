@@ -66,11 +66,13 @@ run_fuzz_replay() {
 run_integration() {
 	log="$BUILD/tests/integration.log"
 	mkdir -p "$BUILD/tests"
-	CERTWRAP_BUILD="$BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider \
-		tests/integration 2>&1 | tee "$log"
-	rc=$?
-	# pytest's own status, not tee's
-	tail -n 1 "$log" | grep -Eq '[0-9]+ passed' && ! tail -n 1 "$log" | grep -Eq 'failed|error' || rc=1
+	rm -f "$log.rc"
+	{ CERTWRAP_BUILD="$BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider \
+		tests/integration 2>&1; echo $? > "$log.rc"; } | tee "$log"
+	# pytest's own status, not tee's: none when it was killed
+	rc=$(cat "$log.rc" 2>/dev/null || echo 1)
+	tail -n 1 "$log" | grep -Eq '[0-9]+ passed' &&
+	    ! tail -n 1 "$log" | grep -Eq 'failed|error|interrupted' || rc=1
 	res=$(tail -n 1 "$log" | sed 's/=//g; s/^ *//; s/ *$//')
 	summary="$summary integration: $res;"
 	[ $rc -eq 0 ] || failed="$failed integration"
