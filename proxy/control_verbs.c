@@ -270,6 +270,9 @@ const struct control_verb control_verbs[] = {
 	{ "list", verb_store },
 	{ "show", verb_store },
 	{ "check", verb_store },
+	{ "csr", verb_store },
+	{ "export", verb_store },
+	{ "export-ca", verb_store },
 };
 
 const size_t control_verbs_count = sizeof(control_verbs) / sizeof(control_verbs[0]);

@@ -82,8 +82,8 @@ USAGE_CASES = [
      "certwrapctl: issue: give --passphrase-file or --passphrase-prompt, not both", "issue"),
     (["renew"], "certwrapctl: renew: give either a NAME or --all", "renew"),
     (["renew", "x", "--all"], "certwrapctl: renew: give either a NAME or --all", "renew"),
-    (["renew", "x", "--before", "3m"], 'certwrapctl: renew: --before: expected a duration '
-     'such as 30d, 12h or 2w, got "3m"', "renew"),
+    (["renew", "x", "--before", "3y"], 'certwrapctl: renew: --before: expected a duration '
+     'such as 30d, 12h or 2w, got "3y"', "renew"),
     (["rollback"], "certwrapctl: rollback: missing NAME", "rollback"),
     (["list", "extra"], 'certwrapctl: list: unexpected argument "extra"', "list"),
     (["show", "x", "--version", "0"], 'certwrapctl: show: --version: expected a version '

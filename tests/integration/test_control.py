@@ -7,6 +7,7 @@ outside: the serial a new client is shown right after the reply, an
 established session that keeps working, and nothing changed after a refusal.
 """
 import calendar
+import json
 import os
 import re
 import shutil
@@ -19,9 +20,9 @@ import time
 
 import pytest
 
-from certstore_util import Store, openssl
+from certstore_util import Store, openssl, outside_ca
 from conftest import (CtlResponse, config_text, ctl_call, ctl_exchange, ctl_frame, ctl_parse,
-                      free_port, run_check, service, wait_for)
+                      free_port, run_check, run_ctl, service, wait_for)
 
 HOSTNAMES = "localhost 127.0.0.1"
 # The store every case starts from: mail and mail2 cover HOSTNAMES, other does not.
@@ -614,7 +615,7 @@ PROTOCOL_ERRORS = [
      r'field "verb": bad length or truncated value'),
     ("unknown-verb", ctl_frame([("verb", "frobnicate")]),
      r'unknown verb "frobnicate" \(this certwrapd answers: status, stats, reload, swap, '
-     r'issue, sign, import, renew, revoke, crl, rollback, list, show, check\)'),
+     r'issue, sign, import, renew, revoke, crl, rollback, list, show, check, csr, export, export-ca\)'),
     ("no-verb", ctl_frame([("service", "echo")]), r"the request names no verb"),
     ("empty-frame", b"CWCTL/1 0\n", r"the request names no verb"),
 ]
@@ -663,3 +664,65 @@ def test_a_client_that_never_finishes_its_request_is_timed_out_alone(setup):
                           r"closed", daemon.log())
     assert len(timeouts) == 2, daemon.log()
     assert setup.ok("status").message.startswith("1 service")
+
+
+# --- the store's verbs, carried out by the daemon ----------------------------------------
+
+
+def test_every_store_verb_through_the_daemon_with_certwrapctl(setup, store, tmp_path):
+    """certwrapctl -s sends each store verb to the real daemon, which carries
+    it out on its own store: the changes are seen by `certwrapctl --store`
+    and served by the daemon, and the files the caller names never reach the
+    daemon as paths (their contents travel in the request)."""
+    setup.start()
+
+    def online(*args, status=0):
+        got, out, err = run_ctl("-s", setup.sock, *args)
+        assert got == status, f"certwrapctl -s {' '.join(map(str, args))}: exit {got}\n{out}{err}"
+        return out + err
+
+    # issue, list, show
+    assert "new: issued: version 1 is current" in online("issue", "new", "--dns", "new.example")
+    listed = json.loads(online("list", "--json"))
+    assert "new" in [r.get("name") for r in listed]
+    assert store.versions("new") == [1]
+    assert "DNS:new.example" in online("show", "new")
+    # renew and rollback of the name the daemon serves: served within the watch
+    old = setup.served_serial()
+    online("renew", "mail")
+    assert store.versions("mail") == [1, 2]
+    wait_for(lambda: setup.served_serial() != old, WATCH_S, "the renewal to be served")
+    online("rollback", "mail")
+    wait_for(lambda: setup.served_serial() == old, WATCH_S, "the rollback to be served")
+    # sign a request made with openssl; the file never leaves the caller
+    key, csr = tmp_path / "k.pem", tmp_path / "r.csr"
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", key, "-subj", "/CN=signed.example", "-out", csr)
+    signed = tmp_path / "signed.pem"
+    online("sign", "--csr", csr, "--out", signed)
+    root = store.path / "ca" / "root.pem"
+    assert openssl("verify", "-CAfile", root, signed) == f"{signed}: OK\n"
+    serial = _serial(signed)
+    # csr and import of an outside CA's answer
+    (tmp_path / "ext").mkdir()
+    sign, d = outside_ca(tmp_path / "ext")
+    ext_csr = tmp_path / "ext.csr"
+    online("csr", "ext", "--dns", "ext.example", "--out", ext_csr)
+    ext_cert = sign(ext_csr, tmp_path / "ext.pem", ["ext.example"])
+    assert "incomplete chain" in online("import", "ext", "--cert", ext_cert, status=1)
+    online("import", "ext", "--cert", ext_cert, "--chain", d / "inter.pem", "--ca-file",
+           d / "root.pem")
+    assert store.versions("ext") == [1]
+    # revoke, crl: the index and the CRL say so, as openssl reads them
+    online("revoke", serial, "--reason", "keyCompromise")
+    crl = tmp_path / "crl.pem"
+    online("crl", "--out", crl)
+    assert f"Serial Number: {serial}" in openssl("crl", "-in", crl, "-noout", "-text")
+    status, out, _ = run_ctl("-s", setup.sock, "check", "--warn", "30d", "--crit", "7d")
+    assert status == 0 and out.startswith("CERTWRAP OK"), out
+    # export, written by certwrapctl where it was asked
+    online("export", "new", "--for", "dovecot", "--out", tmp_path / "dovecot")
+    assert (tmp_path / "dovecot" / "fullchain.pem").read_text().startswith("-----BEGIN")
+    # the offline view agrees
+    names = [r["name"] for r in json.loads(store.ok("list", "--json"))]
+    assert {"mail", "new", "ext"} <= set(names)

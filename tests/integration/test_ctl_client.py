@@ -169,7 +169,7 @@ def test_usage_errors_send_nothing(daemon):
     status, out, err = ctl(d, "issue", "mail")
     assert status == 2
     assert err.splitlines()[0] == "certwrapctl: issue: give at least one --dns HOST or --ip ADDR"
-    status, _, _ = ctl(d, "renew", "--before", "3m", "--all")
+    status, _, _ = ctl(d, "renew", "--before", "3y", "--all")
     assert status == 2
     assert d.requests == []
 
