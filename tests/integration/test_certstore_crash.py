@@ -56,7 +56,7 @@ def kill_at(store, args, delay):
     return False
 
 
-def test_kill_9_at_random_instants(tmp_path):
+def test_kill_9_at_random_instants(tmp_path, capsys):
     rng = random.Random(CRASH_SEED)
     s = Store(tmp_path / "crash")
     s.ok("ca", "init", "--intermediate")
@@ -89,6 +89,10 @@ def test_kill_9_at_random_instants(tmp_path):
     for name in s.names():
         cert = s.version_dir(name) / "cert.pem"
         assert openssl("verify", "-CAfile", root, "-untrusted", chain, cert) == f"{cert}: OK\n"
+    with capsys.disabled():
+        print(f"\n  kill -9: {killed} of {CRASH_RUNS} issue/renew runs killed at random instants "
+              f"(a run takes {duration:.3f}s); {len(serials)} certificates, every serial "
+              f"distinct, the store consistent after each")
 
 
 def test_parallel_issues(tmp_path):
