@@ -185,12 +185,12 @@ check_name(struct renewer *r, struct snapshot *snap, const char *name, time_t no
 	struct name_state *st = state_of(r, name);
 	struct cs_error err;
 	time_t due_at = now + (time_t)RENEW_CHECK_MAX_S;
-	bool due = false, ours;
+	bool due = false, ours, have_ca;
 
 	if (st == NULL || certstore_info(snap->store, name, 0, now, &info, &err) == -1)
 		return due_at;
-	ours = certstore_ca_info(snap->store, CS_CA_SIGNING, now, &ca, &err) == 0 &&
-	    strcmp(info.issuer, ca.subject) == 0;
+	have_ca = certstore_ca_info(snap->store, CS_CA_SIGNING, now, &ca, &err) == 0;
+	ours = have_ca && strcmp(info.issuer, ca.subject) == 0;
 	if (ours && certstore_renew_due(snap->store, name, renew_before_for(snap, name), now, &due,
 	    &due_at, &err) == -1)
 		log_error("renew: %s: %s", name, err.msg);
@@ -203,7 +203,7 @@ check_name(struct renewer *r, struct snapshot *snap, const char *name, time_t no
 	if (due)
 		due_at = st->next_try > now ? st->next_try : now + (time_t)RENEW_CHECK_MAX_S;
 	cs_cert_info_clear(&info);
-	if (ours)
+	if (have_ca)
 		cs_cert_info_clear(&ca);
 	return due_at;
 }

@@ -439,13 +439,17 @@ def test_a_swap_survives_a_reload(setup, pki, store, kind):
     assert swapped["swapped"] == "yes"
     serial = swapped["serial"]
 
+    # (the count of open connections aside: the last check's may not be closed yet)
+    def certificate(record):
+        return {k: v for k, v in record.items() if k != "connections"}
+
     for _ in range(2):
         assert daemon.reload() == "done"
-        assert setup.status() == swapped
+        assert certificate(setup.status()) == certificate(swapped)
         assert setup.served_serial() == serial
     # and a reload over the socket too
     setup.ok("reload")
-    assert setup.status() == swapped
+    assert certificate(setup.status()) == certificate(swapped)
 
 
 def test_a_swap_ends_when_the_config_changes_the_certificate(setup, pki):
