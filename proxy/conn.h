@@ -96,6 +96,7 @@ struct conn {
 	socklen_t peer_len;
 
 	struct pipe to_backend, to_client;
+	size_t proxy_header_bytes;        /* the PROXY header's share of to_backend.bytes */
 };
 
 /* Takes over an accepted client socket for svc of snap. On failure (out of
