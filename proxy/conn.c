@@ -229,6 +229,17 @@ conn_backend_connected(struct conn *c)
 	relay_start(c);
 }
 
+void
+conn_switch_service(struct conn *c, struct service *svc, struct tlsctx *tls)
+{
+	stats_add(&svc->stats->connections, 1);
+	stats_add(&svc->stats->active, 1);
+	atomic_fetch_sub_explicit(&c->svc->stats->active, 1, memory_order_relaxed);
+	tlsctx_unref(c->tls);
+	c->tls = tls;
+	c->svc = svc;
+}
+
 /* --- accept and close ------------------------------------------------------------- */
 
 static void
@@ -298,6 +309,7 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 		close(fd);
 		return;
 	}
+	SSL_set_app_data(c->client.ssl, c);    /* for sni_servername_cb */
 	c->worker = w;
 	c->snap = snapshot_ref(snap);
 	c->svc = svc;

@@ -121,6 +121,11 @@ void conn_timer_update(struct conn *c);
 /* Disables Nagle's algorithm on a relayed socket (see conn.c for why). */
 void conn_set_nodelay(int fd);
 
+/* The client's server name chose svc (a secondary of c's primary, or back
+ * to the primary): c serves tls from now on (the caller's reference moves
+ * to c) and relays to svc's backend; the counters follow. */
+void conn_switch_service(struct conn *c, struct service *svc, struct tlsctx *tls);
+
 /* State transitions, called by backend.c and relay.c. */
 void conn_backend_connected(struct conn *c);
 

@@ -72,7 +72,11 @@ verb_status(struct daemon *d, const struct ctl_msg *req, struct control_request 
 
 		ctl_msg_add_str(resp, "record", "service");
 		ctl_msg_add_str(resp, "service", svc->conf->name);
-		add_labels(resp, "accept", svc->accept, svc->n_accept);
+		/* a secondary (sni =) serves on its primary's addresses */
+		if (svc->sni_primary != NULL)
+			ctl_msg_add_str(resp, "sni", svc->conf->sni.value);
+		add_labels(resp, "accept", svc->sni_primary ? svc->sni_primary->accept : svc->accept,
+		    svc->sni_primary ? svc->sni_primary->n_accept : svc->n_accept);
 		add_labels(resp, "connect", svc->targets, svc->n_targets);
 		ctl_msg_addf(resp, "connections", "%llu", stats_get(&svc->stats->active));
 		add_certificate(resp, svc, now);
