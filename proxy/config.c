@@ -371,8 +371,11 @@ check_required(struct config_parser *p, const struct service_conf *s,
 			bits |= config_option_bit(option_named(opt->required_unless));
 		if (!(opt->flags & OPT_REQUIRED) || (in_force & bits))
 			continue;
-		if (strcmp(opt->name, "accept") == 0 && config_sni_is_secondary(s))
-			continue;                       /* it shares its primary's */
+		/* a secondary shares its primary's accept, and without a connect
+		 * of its own relays to its primary's */
+		if ((strcmp(opt->name, "accept") == 0 || strcmp(opt->name, "connect") == 0) &&
+		    config_sni_is_secondary(s))
+			continue;
 		config_parser_fail(p, s->line, NULL, "[%s]: no %s = %s given; add %s",
 		    s->name ? s->name : "", opt->name, opt->syntax, opt->missing_hint);
 	}

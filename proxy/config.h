@@ -123,8 +123,8 @@ struct service_conf {
 	struct conf_str sni;              /* as written; its meaning depends on client */
 	/* A server service's sni = PRIMARY[:PATTERN] makes it a secondary of
 	 * PRIMARY: it has no accept of its own, and a client of PRIMARY whose
-	 * server name matches gets its certificate and its backend
-	 * (config_sni.c checks; proxy/sni.c chooses). */
+	 * server name matches gets its certificate and its backend (n_connect
+	 * 0: the primary's) (config_sni.c checks; proxy/sni.c chooses). */
 	char *sni_primary;                /* the primary's [section] name; NULL: not a secondary */
 	char *sni_pattern;                /* lower case, "*." first for a wildcard; NULL: the
 	                                     DNS names of the secondary's certificate */

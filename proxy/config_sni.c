@@ -3,7 +3,9 @@
  * In a server service, sni names the primary service whose accept this
  * one shares: a client of the primary whose server name matches PATTERN
  * (or, without a pattern, a DNS name of this service's certificate) is
- * served this service's certificate and relayed to this service's backend.
+ * served this service's certificate and relayed to this service's backend,
+ * or without a connect of its own to the primary's: then the secondary is
+ * just one more certificate of its primary.
  * Whether sni means that or the name a client-mode service sends is known
  * only once `client` is settled, so the checks run after the last section,
  * where every primary can be looked up. */
@@ -141,6 +143,10 @@ check_secondary(struct config_parser *p, struct config *cfg, struct service_conf
 		    "at line %u) and shares its accept; remove this line", s->name, name,
 		    s->sni.line);
 	refuse_tls_settings(p, s, primary);
+	if (s->n_connect == 0 && own_line(s, s->proxy_header_line))
+		config_parser_fail(p, s->proxy_header_line, "proxyProtocol", "[%s] has no connect "
+		    "and relays like [%s]; set this in [%s], or give [%s] a connect", s->name, name,
+		    name, s->name);
 	if (colon != NULL && (owner = pattern_owner(cfg, primary, pattern)) != NULL) {
 		config_parser_fail(p, s->sni.line, "sni", "[%s] already has a secondary for %s: "
 		    "[%s] (line %u); keep one", name, pattern, owner->name, owner->sni.line);

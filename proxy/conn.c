@@ -230,14 +230,20 @@ conn_backend_connected(struct conn *c)
 }
 
 void
-conn_switch_service(struct conn *c, struct service *svc, struct tlsctx *tls)
+conn_sni_chosen(struct conn *c, struct service *svc, struct service *primary,
+    struct tlsctx *tls)
 {
-	stats_add(&svc->stats->connections, 1);
-	stats_add(&svc->stats->active, 1);
-	atomic_fetch_sub_explicit(&c->svc->stats->active, 1, memory_order_relaxed);
+	struct service *relay = svc->conf->n_connect > 0 ? svc : primary;
+
 	tlsctx_unref(c->tls);
 	c->tls = tls;
-	c->svc = svc;
+	c->sni_chosen = svc;
+	if (relay == c->svc)
+		return;
+	stats_add(&relay->stats->connections, 1);
+	stats_add(&relay->stats->active, 1);
+	atomic_fetch_sub_explicit(&c->svc->stats->active, 1, memory_order_relaxed);
+	c->svc = relay;
 }
 
 /* --- accept and close ------------------------------------------------------------- */

@@ -80,6 +80,8 @@ struct conn {
 	struct snapshot *snap;            /* referenced */
 	struct service *svc;              /* inside snap */
 	struct tlsctx *tls;               /* referenced: the context of the TLS side */
+	struct service *sni_chosen;       /* whose certificate the server name chose;
+	                                     NULL: svc's own */
 
 	enum conn_state state;
 	enum conn_end end;
@@ -121,10 +123,12 @@ void conn_timer_update(struct conn *c);
 /* Disables Nagle's algorithm on a relayed socket (see conn.c for why). */
 void conn_set_nodelay(int fd);
 
-/* The client's server name chose svc (a secondary of c's primary, or back
- * to the primary): c serves tls from now on (the caller's reference moves
- * to c) and relays to svc's backend; the counters follow. */
-void conn_switch_service(struct conn *c, struct service *svc, struct tlsctx *tls);
+/* The client's server name chose svc, primary or one of its secondaries:
+ * c serves tls, svc's context, from now on (the caller's reference moves to
+ * c), and relays to svc's backend, or to primary's if svc has no connect
+ * of its own; the counters follow the backend. */
+void conn_sni_chosen(struct conn *c, struct service *svc, struct service *primary,
+    struct tlsctx *tls);
 
 /* State transitions, called by backend.c and relay.c. */
 void conn_backend_connected(struct conn *c);

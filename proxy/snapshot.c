@@ -141,6 +141,8 @@ service_init(struct snapshot *snap, struct service *svc, const struct service_co
 		snprintf(accept, sizeof(accept), "that of [%s] for %s", sc->sni_primary,
 		    sc->sni_pattern ? sc->sni_pattern : "its certificate's names");
 	labels_join(svc->targets, svc->n_targets, targets, sizeof(targets));
+	if (sc->sni_primary != NULL && sc->n_connect == 0)
+		snprintf(targets, sizeof(targets), "that of [%s]", sc->sni_primary);
 	if (svc->tls != NULL)
 		report_info(rep, "[%s] accept %s, connect %s, %s (%s)", sc->name, accept, targets,
 		    svc->tls->summary, svc->tls->source);

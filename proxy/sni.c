@@ -106,7 +106,7 @@ sni_servername_cb(SSL *ssl, int *alert, void *arg)
 	/* a second ClientHello (after HelloRetryRequest) chooses again from the primary */
 	primary = c->svc->sni_primary != NULL ? c->svc->sni_primary : c->svc;
 	chosen = sni_choose(c->snap, primary, name);
-	if (chosen == c->svc)
+	if (chosen == (c->sni_chosen != NULL ? c->sni_chosen : primary))
 		return SSL_TLSEXT_ERR_OK;
 	if ((t = service_tls_acquire(chosen)) == NULL)
 		return SSL_TLSEXT_ERR_OK;           /* -t only: nothing is served then */
@@ -115,6 +115,6 @@ sni_servername_cb(SSL *ssl, int *alert, void *arg)
 		*alert = SSL_AD_INTERNAL_ERROR;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
-	conn_switch_service(c, chosen, t);
+	conn_sni_chosen(c, chosen, primary, t);
 	return SSL_TLSEXT_ERR_OK;
 }

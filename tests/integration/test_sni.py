@@ -25,7 +25,9 @@ SECTIONS = {                       # section: (sni, SANs of its certificate)
     "pop": ("imaps:pop.example.test", ["DNS:pop.example.test"]),
     "wild": ("imaps:*.example.test", ["DNS:*.example.test"]),
     "names": ("imaps", ["DNS:smtp.example.test", "DNS:*.other.test"]),
+    "alt": ("imaps", ["DNS:alt.example.test"]),
 }
+NO_CONNECT = {"alt"}               # one more certificate of [imaps]: its backend too
 
 
 @pytest.fixture
@@ -49,6 +51,8 @@ def sni(pki, certwrapd, echo_backends, ctl_dir):
         if pattern is not None:
             del svc["accept"]
             svc["sni"] = pattern
+        if name in NO_CONNECT:
+            del svc["connect"]
         services[name] = svc
     sock = ctl_dir / "certwrapd.sock"
     daemon = certwrapd(config_text(services, {"control": sock}))
@@ -73,8 +77,9 @@ def served_by(echo_backends, payload):
     return [n for n, b in echo_backends.items() if payload in b.first_bytes]
 
 
-CASES = [                          # server name sent, section that must serve it
+CASES = [                          # server name sent, section whose certificate serves it
     ("mail.example.test", "mail"),
+    ("alt.example.test", "alt"),         # a certificate without a backend of its own
     ("imap.example.test", "imap"),
     ("pop.example.test", "pop"),
     ("other.example.test", "wild"),      # the wildcard pattern
@@ -95,10 +100,11 @@ def test_server_name_chooses_certificate_and_backend(pki, sni, echo_backends, se
     payload = f"to {server_name}".encode()
     names, _ = handshake(pki, port, server_name, payload)
     assert names == [s.partition(":")[2] for s in SECTIONS[section][1]]
+    relay = "imaps" if section in NO_CONNECT else section
     wait_for(lambda: served_by(echo_backends, payload), 10, "the echo")
-    assert served_by(echo_backends, payload) == [section]
-    daemon.wait_log(rf"{section}: conn client=127\.0\.0\.1:\d+ tls=TLSv1\.3 .*"
-                    rf"backend={re.escape(echo_backends[section].addr)} ")
+    assert served_by(echo_backends, payload) == [relay]
+    daemon.wait_log(rf"{relay}: conn client=127\.0\.0\.1:\d+ tls=TLSv1\.3 .*"
+                    rf"backend={re.escape(echo_backends[relay].addr)} ")
 
 
 def test_server_name_matches_in_any_case_with_openssl_s_client(pki, sni):
@@ -113,7 +119,7 @@ def test_server_name_matches_in_any_case_with_openssl_s_client(pki, sni):
     assert re.search(r"Peer certificate: CN\s*=\s*pop\.example\.test", r.stderr), r.stderr
 
 
-def test_status_shows_each_certificate(pki, sni):
+def test_status_shows_each_certificate(pki, sni, echo_backends):
     _, port, sock = sni
     r = ctl_call(sock, "status")
     assert r.status == "ok"
@@ -121,6 +127,8 @@ def test_status_shows_each_certificate(pki, sni):
         rec = r.record("service", name)
         assert rec["sans"] == ", ".join(sans)
         assert rec["accept"] == f"127.0.0.1:{port}"
+        relay = "imaps" if name in NO_CONNECT else name
+        assert rec["connect"] == echo_backends[relay].addr
         assert rec.get("sni") == pattern          # as written, for secondaries only
 
 

@@ -760,6 +760,12 @@ static const struct value_case value_cases[] = {
 	  "accept", "-:(null)@0" },
 	{ "[mail]\nsni = imaps:mail.example.org\n" NEED_CONNECT_CERT SNI_PRIMARY, "mail",
 	  "sni_secondary", "imaps:mail.example.org" },
+	/* without a connect of its own, it is one more certificate of its primary */
+	{ SNI_PRIMARY "[mail]\nsni = imaps\ncert = /etc/ssl/mail.pem\n", "mail", "connect", "" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps\ncert = /etc/ssl/mail.pem\n", "mail", "cert",
+	  "/etc/ssl/mail.pem@7" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps\nproxyProtocol = v1\n" NEED_CONNECT_CERT, "mail",
+	  "proxyProtocol", "v1@7" },
 	/* its CAfile checks its own chain */
 	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.example.org\nCAfile = /etc/ssl/root.pem\n"
 	  NEED_CONNECT_CERT, "mail", "CAfile", "/etc/ssl/root.pem@7" },
@@ -918,11 +924,13 @@ static const struct error_case error_cases[] = {
 	  "t.conf:2: verifyChain/verifyPeer/requireCert: [imaps] has SNI secondaries; client "
 	  "certificates cannot be combined with them yet: remove the secondaries or the "
 	  "client certificate check" },
-	/* a secondary still needs its own backend and certificate */
+	/* a secondary still needs its own certificate */
 	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.example.org\n",
-	  "t.conf:5: [mail]: no connect = [HOST:]PORT given; add the backend address, e.g. "
-	  "connect = 143\n"
 	  "t.conf:5: [mail]: " MISSING_CERT },
+	/* without a connect it relays like its primary, PROXY header included */
+	{ SNI_PRIMARY "[mail]\nsni = imaps\nproxyProtocol = v1\ncert = /etc/ssl/mail.pem\n",
+	  "t.conf:7: proxyProtocol: [mail] has no connect and relays like [imaps]; set this in "
+	  "[imaps], or give [mail] a connect" },
 	/* sni as a global default would make every server service a secondary */
 	{ "sni = imaps:mail.example.org\n[imaps]\n" NEED_ALL "[pop3s]\n" NEED_ALL,
 	  "t.conf:1: sni: in the global section, it would make every server service a "
