@@ -10,6 +10,7 @@
 
 #include "certstore/certstore.h"
 #include "proxy/report.h"
+#include "proxy/sni.h"
 #include "proxy/stats.h"
 #include "proxy/swap.h"
 #include "proxy/tls.h"
@@ -150,7 +151,7 @@ service_init(struct snapshot *snap, struct service *svc, const struct service_co
 
 /* Each secondary points to its primary (config_sni.c checked the names). */
 static void
-link_secondaries(struct snapshot *s)
+link_secondaries(struct snapshot *s, struct report *rep)
 {
 	for (unsigned i = 0; i < s->n_services; i++) {
 		const char *name = s->services[i].conf->sni_primary;
@@ -158,6 +159,8 @@ link_secondaries(struct snapshot *s)
 		for (unsigned j = 0; name != NULL && j < s->n_services; j++)
 			if (strcmp(s->services[j].conf->name, name) == 0)
 				s->services[i].sni_primary = &s->services[j];
+		if (name != NULL)
+			sni_check_secondary(&s->services[i], s->cfg.file, rep);
 	}
 }
 
@@ -187,7 +190,7 @@ snapshot_load(const char *path, enum certsource_mode mode, struct report *rep)
 	if (certsource_open_store(&s->cfg, mode, &s->store, rep) == 0)
 		for (unsigned i = 0; i < s->cfg.n_services; i++, s->n_services++)
 			service_init(s, &s->services[i], &s->cfg.services[i], mode, rep);
-	link_secondaries(s);
+	link_secondaries(s, rep);
 	check_accept_conflicts(s, path, rep);
 	if (rep->n_errors > errors_before) {
 		snapshot_unref(s);

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "proxy/conn.h"
+#include "proxy/report.h"
 #include "proxy/snapshot.h"
 #include "proxy/tls.h"
 
@@ -72,6 +73,40 @@ sni_choose(struct snapshot *snap, struct service *primary, const char *name)
 		}
 	}
 	return primary;
+}
+
+/* Whether leaf has a DNS subjectAltName. */
+static bool
+has_dns_name(X509 *leaf)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	bool found = false;
+
+	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && !found; i++)
+		found = sk_GENERAL_NAME_value(names, i)->type == GEN_DNS;
+	GENERAL_NAMES_free(names);
+	return found;
+}
+
+void
+sni_check_secondary(struct service *svc, const char *file, struct report *rep)
+{
+	const struct service_conf *sc = svc->conf;
+	struct tlsctx *t = service_tls_acquire(svc);
+	X509 *leaf = t != NULL ? SSL_CTX_get0_certificate(t->ssl_ctx) : NULL;
+	const char *pattern = sc->sni_pattern;
+
+	/* "*.example.org" as a name matches a certificate's "*.example.org" exactly */
+	if (leaf != NULL && pattern != NULL && X509_check_host(leaf, pattern, strlen(pattern),
+	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) != 1)
+		report_warn(rep, "%s:%u: sni: the certificate of [%s] (%s) does not cover %s; "
+		    "clients that check the server name will refuse it", file, sc->sni.line,
+		    sc->name, t->sans[0] ? t->sans : "no subjectAltName", pattern);
+	else if (leaf != NULL && pattern == NULL && !has_dns_name(leaf))
+		report_warn(rep, "%s:%u: sni: the certificate of [%s] has no DNS name, so without "
+		    "a pattern no server name chooses it; add one, as in sni = %s:mail.example.org",
+		    file, sc->sni.line, sc->name, sc->sni_primary);
+	tlsctx_unref(t);
 }
 
 /* The server name in lower case without a final dot; false if it cannot

@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+struct report;
 struct service;
 struct snapshot;
 
@@ -22,5 +23,10 @@ int sni_servername_cb(SSL *ssl, int *alert, void *arg);
 /* The service among primary and its secondaries in snap that serves name
  * (lower case, no final dot): primary when none matches. */
 struct service *sni_choose(struct snapshot *snap, struct service *primary, const char *name);
+
+/* At load: warns (FILE:LINE: sni: ...) when secondary svc's certificate
+ * does not cover its pattern, or has no DNS name to serve without one:
+ * clients that check the name would refuse it. */
+void sni_check_secondary(struct service *svc, const char *file, struct report *rep);
 
 #endif

@@ -201,3 +201,37 @@ def test_refused_configurations(pki, secondary, want):
     rc, out, err = run_check(config_text({"imaps": primary, "second": second}))
     assert rc != 0
     assert re.search(r"certwrapd\.conf" + want, err), err
+
+
+def test_a_certificate_that_misses_its_pattern_is_a_warning(pki):
+    primary = service(free_port(), "127.0.0.1:1", cert=pki.fullchain, key=pki.leaf_key,
+                      CAfile=pki.root)
+    second = {"sni": "imaps:mail.example.test", "connect": "127.0.0.1:2",
+              "cert": pki.fullchain, "key": pki.leaf_key, "CAfile": pki.root}
+    rc, out, err = run_check(config_text({"imaps": primary, "second": second}))
+    assert rc == 0, err
+    assert re.search(r"warning: \S+certwrapd\.conf:\d+: sni: the certificate of \[second\] "
+                     r"\(DNS:localhost, IP:127\.0\.0\.1, IP:::1\) does not cover "
+                     r"mail\.example\.test", out + err), out + err
+
+
+def test_reload_adds_a_secondary(pki, certwrapd, echo_backends):
+    port = free_port()
+    echo_backends["imaps"], echo_backends["mail"] = ProxyBackend("none"), ProxyBackend("none")
+    for name, san in (("sni_imaps", "DNS:default.example.test"),
+                      ("sni_mail", "DNS:mail.example.test")):
+        pki.san_leaf(name, [san])
+
+    def section(name, **options):
+        return service(port, echo_backends[name].addr, cert=getattr(pki, f"sni_{name}_fullchain"),
+                       key=getattr(pki, f"sni_{name}_key"), CAfile=pki.root, **options)
+
+    primary = section("imaps")
+    daemon = certwrapd(config_text({"imaps": primary}))
+    assert handshake(pki, port, "mail.example.test")[0] == ["default.example.test"]
+    mail = section("mail", sni="imaps:mail.example.test")
+    del mail["accept"]
+    daemon.write_config(config_text({"imaps": primary, "mail": mail}))
+    assert daemon.reload() == "done"
+    assert handshake(pki, port, "mail.example.test", b"after")[0] == ["mail.example.test"]
+    assert served_by(echo_backends, b"after") == ["mail"]
