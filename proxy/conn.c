@@ -180,11 +180,11 @@ handshake_step(struct conn *c)
 	conn_close(c, END_HANDSHAKE_FAILED);
 }
 
-/* The PROXY header goes to the backend before any relayed byte: it is put
- * at the head of the (still empty) client-to-backend pipe, so the relay
- * sends it first, with the pipe's own partial-write handling. The
- * destination is the address the client reached, our side of its socket. */
-static int
+/* The header is put at the head of the (still empty) client-to-backend
+ * pipe, so the relay sends it first, with the pipe's own partial-write
+ * handling. The destination is the address the client reached, our side of
+ * its socket. */
+int
 conn_queue_proxy_header(struct conn *c)
 {
 	struct sockaddr_storage local;

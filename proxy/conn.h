@@ -130,6 +130,14 @@ void conn_set_nodelay(int fd);
 void conn_sni_chosen(struct conn *c, struct service *svc, struct service *primary,
     struct tlsctx *tls);
 
+/* The service's PROXY header (proxyProtocol), if any, queued as the first
+ * bytes to the backend; called once, when the backend has connected and
+ * before anything else is queued to it (conn_backend_connected does; a
+ * dialogue that connects the backend first must too). The header goes out
+ * as plaintext: a TLS backend would get it inside TLS. -1 with the reason
+ * in end_detail; the caller closes c. */
+int conn_queue_proxy_header(struct conn *c);
+
 /* State transitions, called by backend.c and relay.c. */
 void conn_backend_connected(struct conn *c);
 
