@@ -252,6 +252,9 @@ service_clear(struct service_conf *s)
 		free(strs[i]->value);
 	for (unsigned i = 0; i < s->n_hostnames; i++)
 		free(s->hostnames[i]);
+	free(s->sni.value);
+	free(s->sni_primary);
+	free(s->sni_pattern);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -367,6 +370,11 @@ check_required(struct config_parser *p, const struct service_conf *s,
 		if (opt->required_unless != NULL)
 			bits |= config_option_bit(option_named(opt->required_unless));
 		if (!(opt->flags & OPT_REQUIRED) || (in_force & bits))
+			continue;
+		/* a secondary shares its primary's accept, and without a connect
+		 * of its own relays to its primary's */
+		if ((strcmp(opt->name, "accept") == 0 || strcmp(opt->name, "connect") == 0) &&
+		    config_sni_is_secondary(s))
 			continue;
 		config_parser_fail(p, s->line, NULL, "[%s]: no %s = %s given; add %s",
 		    s->name ? s->name : "", opt->name, opt->syntax, opt->missing_hint);
@@ -844,6 +852,7 @@ config_parse_buffer(const char *file, const char *text, size_t len, struct confi
 	defaults_apply_builtin(&p, &p.global_svc, SCOPE_SERVICE);
 	rc = ini_parse_stream(reader_next_line, &p, ini_on_pair, &p);
 	section_end(&p);
+	config_sni_check(&p, cfg);
 	if (rc > 0 && !error_at_line(&p, (unsigned)rc))     /* a line we let through */
 		config_parser_fail(&p, (unsigned)rc, NULL, "line not understood");
 	else if (rc < 0)

@@ -121,6 +121,14 @@ struct service_conf {
 	bool client;                      /* client = yes: plaintext in, TLS out */
 	unsigned client_line;
 	struct conf_str sni;              /* as written; its meaning depends on client */
+	/* A server service's sni = PRIMARY[:PATTERN] makes it a secondary of
+	 * PRIMARY: it has no accept of its own, and a client of PRIMARY whose
+	 * server name matches gets its certificate and its backend (n_connect
+	 * 0: the primary's) (config_sni.c checks; proxy/sni.c chooses). */
+	char *sni_primary;                /* the primary's [section] name; NULL: not a secondary */
+	char *sni_pattern;                /* lower case, "*." first for a wildcard; NULL: the
+	                                     DNS names of the secondary's certificate */
+	unsigned n_sni_secondaries;       /* a primary: how many secondaries name it */
 
 	/* which options were given in this section (bit per option-table row,
 	 * config_options.c; sslVersion sets the bits of sslVersionMin and

@@ -6,6 +6,7 @@
 #ifndef CERTWRAP_CONFIG_INTERNAL_H
 #define CERTWRAP_CONFIG_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proxy/config.h"
@@ -93,5 +94,20 @@ const char *config_parser_where(struct config_parser *p);
 
 /* Bit of opt in service_conf.set_mask. */
 unsigned long long config_option_bit(const struct config_option *opt);
+
+/* Why name (lower case, no final dot, "*." allowed first) is not a DNS name
+ * a certificate can carry, or NULL. */
+const char *config_options_dns_name_problem(const char *name);
+
+/* --- config_sni.c: secondary services (sni = PRIMARY[:PATTERN]) ----------- */
+
+/* Whether s, as finished, is a server service with sni: a secondary. */
+bool config_sni_is_secondary(const struct service_conf *s);
+
+/* After the last section: checks each secondary against the whole file
+ * (its primary exists and is a plain server service, patterns are names
+ * and unique per primary, no accept or TLS settings of its own) and fills
+ * sni_primary, sni_pattern and n_sni_secondaries. Errors via the parser. */
+void config_sni_check(struct config_parser *p, struct config *cfg);
 
 #endif

@@ -615,6 +615,12 @@ dns_name_problem(const char *name)
 	return numeric ? "not an IP address, and a DNS name does not end in a number" : NULL;
 }
 
+const char *
+config_options_dns_name_problem(const char *name)
+{
+	return dns_name_problem(name);
+}
+
 /* One name of a hostname line into out (size HOST_NAME_MAX_LEN + 2) in the
  * form certstore writes into certificates: IP addresses as inet_ntop
  * prints them, DNS names in lower case without a final dot. NULL, or why not. */
@@ -697,6 +703,40 @@ parse_hostnames(struct config_parser *p, const struct config_option *opt, void *
 		c += strspn(c, HOSTNAME_SEPARATORS);
 	}
 	return 0;
+}
+
+/* --- PROXY header and SNI ------------------------------------------------------------ */
+
+/* proxyProtocol: v1 or v2, or none to cancel a global default. */
+static int
+parse_proxy_header(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	enum proxy_header *field = FIELD(enum proxy_header, base, opt);
+
+	if (strcasecmp(value, "v1") == 0)
+		*field = PROXY_HEADER_V1;
+	else if (strcasecmp(value, "v2") == 0)
+		*field = PROXY_HEADER_V2;
+	else if (strcasecmp(value, "none") == 0)
+		*field = PROXY_HEADER_NONE;
+	else
+		return config_parser_fail(p, line, opt->name, "expected v1, v2 or none, got \"%s\"",
+		    value);
+	record_line(base, opt, line);
+	return 0;
+}
+
+/* sni: kept as written. Its meaning depends on `client`, known only at the
+ * end of the section: config_sni.c checks a server's PRIMARY[:PATTERN]; in
+ * client mode it is the host name sent. */
+static int
+parse_sni(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	if (value[0] == '\0')
+		return config_parser_fail(p, line, opt->name, "expected %s, got nothing", opt->syntax);
+	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
 }
 
 /* --- the table ------------------------------------------------------------------------ */
@@ -829,6 +869,15 @@ const struct config_option config_options[] = {
 	  .field = SVC(timeout_idle_s),
 	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_IDLE_S), .syntax = "SECONDS",
 	  .stunnel = "time to keep an idle connection" },
+	{ .name = "proxyProtocol", .scope = SCOPE_SERVICE, .parse = parse_proxy_header,
+	  .field = SVC(proxy_header), .line_field = SVC(proxy_header_line),
+	  .default_value = "none", .syntax = "v1 | v2 | none",
+	  .stunnel = "certwrapd only: send the client's address to the backend in a PROXY "
+	  "header (stunnel: protocol = proxy, which is v1)" },
+	{ .name = "sni", .scope = SCOPE_SERVICE, .parse = parse_sni, .field = SVC(sni),
+	  .syntax = "PRIMARY[:PATTERN] | HOSTNAME",
+	  .stunnel = "server: a secondary service of PRIMARY, chosen by the client's server "
+	  "name; client: the server name to send" },
 };
 
 const size_t config_options_count = sizeof(config_options) / sizeof(config_options[0]);
@@ -901,7 +950,7 @@ const struct config_unsupported config_unsupported[] = {
 	{ "OCSP*", NULL, NULL },      { "protocol*", NULL, NULL },  { "PSK*", NULL, NULL },
 	{ "pty", NULL, NULL },        { "redirect", NULL, NULL },   { "renegotiation", NULL, NULL },
 	{ "reset", NULL, NULL },      { "retry", NULL, NULL },      { "securityLevel", NULL, NULL },
-	{ "service", NULL, NULL },    { "session*", NULL, NULL },   { "sni", NULL, NULL },
+	{ "service", NULL, NULL },    { "session*", NULL, NULL },
 	{ "socket", NULL, NULL },     { "stack", NULL, NULL },      { "ticketKeySecret", NULL, NULL },
 	{ "ticketMacSecret", NULL, NULL }, { "TIMEOUTocsp", NULL, NULL },
 	{ "transparent", NULL, NULL },

@@ -15,6 +15,7 @@
 #include "proxy/addr.h"
 #include "proxy/backend.h"
 #include "proxy/log.h"
+#include "proxy/proxyheader.h"
 #include "proxy/relay.h"
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
@@ -179,11 +180,70 @@ handshake_step(struct conn *c)
 	conn_close(c, END_HANDSHAKE_FAILED);
 }
 
+/* The header is put at the head of the (still empty) client-to-backend
+ * pipe, so the relay sends it first, with the pipe's own partial-write
+ * handling. The destination is the address the client reached, our side of
+ * its socket. */
+int
+conn_queue_proxy_header(struct conn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+	struct buf *b = &c->to_backend.buf;
+	char *tail;
+	int n;
+
+	if (c->svc->conf->proxy_header == PROXY_HEADER_NONE)
+		return 0;
+	if (buf_len(b) != 0 || buf_room(b) < PROXYHEADER_MAX_BYTES) {
+		conn_set_detail(c, "PROXY header: client bytes queued before it");
+		return -1;
+	}
+	if (getsockname(c->client.fd, (struct sockaddr *)&local, &local_len) == -1) {
+		conn_set_detail(c, "PROXY header: getsockname: %s", strerror(errno));
+		return -1;
+	}
+	if ((tail = buf_tail(b)) == NULL) {
+		conn_set_detail(c, "PROXY header: out of memory");
+		return -1;
+	}
+	n = proxyheader_encode(c->svc->conf->proxy_header, (const struct sockaddr *)&c->peer,
+	    (const struct sockaddr *)&local, (unsigned char *)tail, buf_room(b));
+	if (n < 0) {
+		conn_set_detail(c, "PROXY header: does not fit");
+		return -1;
+	}
+	buf_commit(b, (size_t)n);
+	c->proxy_header_bytes = (size_t)n;
+	return 0;
+}
+
 void
 conn_backend_connected(struct conn *c)
 {
 	c->state = CONN_RELAY;
+	if (conn_queue_proxy_header(c) == -1) {
+		conn_close(c, END_BACKEND_ERROR);
+		return;
+	}
 	relay_start(c);
+}
+
+void
+conn_sni_chosen(struct conn *c, struct service *svc, struct service *primary,
+    struct tlsctx *tls)
+{
+	struct service *relay = svc->conf->n_connect > 0 ? svc : primary;
+
+	tlsctx_unref(c->tls);
+	c->tls = tls;
+	c->sni_chosen = svc;
+	if (relay == c->svc)
+		return;
+	stats_add(&relay->stats->connections, 1);
+	stats_add(&relay->stats->active, 1);
+	atomic_fetch_sub_explicit(&c->svc->stats->active, 1, memory_order_relaxed);
+	c->svc = relay;
 }
 
 /* --- accept and close ------------------------------------------------------------- */
@@ -255,6 +315,7 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 		close(fd);
 		return;
 	}
+	SSL_set_app_data(c->client.ssl, c);    /* for sni_servername_cb */
 	c->worker = w;
 	c->snap = snapshot_ref(snap);
 	c->svc = svc;
@@ -279,6 +340,15 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	handshake_step(c);
 }
 
+/* Bytes the client sent that reached the backend: the PROXY header is ours. */
+static uint64_t
+conn_bytes_in(const struct conn *c)
+{
+	uint64_t sent = c->to_backend.bytes;
+
+	return sent > c->proxy_header_bytes ? sent - c->proxy_header_bytes : 0;
+}
+
 static void
 conn_log_summary(const struct conn *c)
 {
@@ -293,7 +363,7 @@ conn_log_summary(const struct conn *c)
 	    "time=%.3fs end=%s%s%s%s", c->svc->conf->name, client,
 	    tls_up ? SSL_get_version(c->tls_side->ssl) : "-",
 	    tls_up ? SSL_get_cipher_name(c->tls_side->ssl) : "-", backend,
-	    (unsigned long long)c->to_backend.bytes, (unsigned long long)c->to_client.bytes,
+	    (unsigned long long)conn_bytes_in(c), (unsigned long long)c->to_client.bytes,
 	    ev_now(c->worker->loop) - c->started, conn_end_name(c->end),
 	    c->end_detail[0] ? " reason=\"" : "", c->end_detail, c->end_detail[0] ? "\"" : "");
 }
@@ -358,7 +428,7 @@ conn_count(const struct conn *c)
 		stats_handshake_failed(s, "timed out (TIMEOUTbusy)");
 	else if (c->end == END_BACKEND_UNREACHABLE)
 		stats_add(&s->backend_failures, 1);
-	stats_add(&s->bytes_in, c->to_backend.bytes);
+	stats_add(&s->bytes_in, conn_bytes_in(c));
 	stats_add(&s->bytes_out, c->to_client.bytes);
 	atomic_fetch_sub_explicit(&s->active, 1, memory_order_relaxed);
 }

@@ -80,6 +80,8 @@ struct conn {
 	struct snapshot *snap;            /* referenced */
 	struct service *svc;              /* inside snap */
 	struct tlsctx *tls;               /* referenced: the context of the TLS side */
+	struct service *sni_chosen;       /* whose certificate the server name chose;
+	                                     NULL: svc's own */
 
 	enum conn_state state;
 	enum conn_end end;
@@ -96,6 +98,7 @@ struct conn {
 	socklen_t peer_len;
 
 	struct pipe to_backend, to_client;
+	size_t proxy_header_bytes;        /* the PROXY header's share of to_backend.bytes */
 };
 
 /* Takes over an accepted client socket for svc of snap. On failure (out of
@@ -119,6 +122,21 @@ void conn_timer_update(struct conn *c);
 
 /* Disables Nagle's algorithm on a relayed socket (see conn.c for why). */
 void conn_set_nodelay(int fd);
+
+/* The client's server name chose svc, primary or one of its secondaries:
+ * c serves tls, svc's context, from now on (the caller's reference moves to
+ * c), and relays to svc's backend, or to primary's if svc has no connect
+ * of its own; the counters follow the backend. */
+void conn_sni_chosen(struct conn *c, struct service *svc, struct service *primary,
+    struct tlsctx *tls);
+
+/* The service's PROXY header (proxyProtocol), if any, queued as the first
+ * bytes to the backend; called once, when the backend has connected and
+ * before anything else is queued to it (conn_backend_connected does; a
+ * dialogue that connects the backend first must too). The header goes out
+ * as plaintext: a TLS backend would get it inside TLS. -1 with the reason
+ * in end_detail; the caller closes c. */
+int conn_queue_proxy_header(struct conn *c);
 
 /* State transitions, called by backend.c and relay.c. */
 void conn_backend_connected(struct conn *c);

@@ -68,12 +68,18 @@ verb_status(struct daemon *d, const struct ctl_msg *req, struct control_request 
 	    d->worker.n_conns == 1 ? "" : "s", snap->cfg.file);
 	ctl_msg_ok(resp, msg);
 	for (unsigned i = 0; i < snap->n_services; i++) {
-		struct service *svc = &snap->services[i];
+		struct service *svc = &snap->services[i], *relay;
 
 		ctl_msg_add_str(resp, "record", "service");
 		ctl_msg_add_str(resp, "service", svc->conf->name);
-		add_labels(resp, "accept", svc->accept, svc->n_accept);
-		add_labels(resp, "connect", svc->targets, svc->n_targets);
+		/* a secondary (sni =) serves on its primary's addresses */
+		if (svc->sni_primary != NULL)
+			ctl_msg_add_str(resp, "sni", svc->conf->sni.value);
+		add_labels(resp, "accept", svc->sni_primary ? svc->sni_primary->accept : svc->accept,
+		    svc->sni_primary ? svc->sni_primary->n_accept : svc->n_accept);
+		/* ...and without a connect of its own relays to its primary's */
+		relay = svc->n_targets == 0 && svc->sni_primary ? svc->sni_primary : svc;
+		add_labels(resp, "connect", relay->targets, relay->n_targets);
 		ctl_msg_addf(resp, "connections", "%llu", stats_get(&svc->stats->active));
 		add_certificate(resp, svc, now);
 		ctl_msg_end_record(resp);

@@ -10,6 +10,7 @@
 
 #include "certstore/certstore.h"
 #include "proxy/report.h"
+#include "proxy/sni.h"
 #include "proxy/stats.h"
 #include "proxy/swap.h"
 #include "proxy/tls.h"
@@ -19,8 +20,11 @@ resolve_accept(struct service *svc, const char *file, struct report *rep)
 {
 	const struct conf_endpoint *ep = &svc->conf->accept;
 	char err[256];
-	int n = addr_resolve(ep, ADDR_ACCEPT, svc->accept, SERVICE_MAX_ACCEPT, err, sizeof(err));
+	int n;
 
+	if (svc->conf->sni_primary != NULL)
+		return;                           /* a secondary shares its primary's */
+	n = addr_resolve(ep, ADDR_ACCEPT, svc->accept, SERVICE_MAX_ACCEPT, err, sizeof(err));
 	if (n < 0)
 		report_error(rep, "%s:%u: accept: %s", file, ep->line, err);
 	else
@@ -134,10 +138,30 @@ service_init(struct snapshot *snap, struct service *svc, const struct service_co
 	resolve_connect(svc, file, rep);
 	svc->tls = certsource_load(sc, &snap->cfg, snap->store, mode, rep);
 	labels_join(svc->accept, svc->n_accept, accept, sizeof(accept));
+	if (sc->sni_primary != NULL)
+		snprintf(accept, sizeof(accept), "that of [%s] for %s", sc->sni_primary,
+		    sc->sni_pattern ? sc->sni_pattern : "its certificate's names");
 	labels_join(svc->targets, svc->n_targets, targets, sizeof(targets));
+	if (sc->sni_primary != NULL && sc->n_connect == 0)
+		snprintf(targets, sizeof(targets), "that of [%s]", sc->sni_primary);
 	if (svc->tls != NULL)
 		report_info(rep, "[%s] accept %s, connect %s, %s (%s)", sc->name, accept, targets,
 		    svc->tls->summary, svc->tls->source);
+}
+
+/* Each secondary points to its primary (config_sni.c checked the names). */
+static void
+link_secondaries(struct snapshot *s, struct report *rep)
+{
+	for (unsigned i = 0; i < s->n_services; i++) {
+		const char *name = s->services[i].conf->sni_primary;
+
+		for (unsigned j = 0; name != NULL && j < s->n_services; j++)
+			if (strcmp(s->services[j].conf->name, name) == 0)
+				s->services[i].sni_primary = &s->services[j];
+		if (name != NULL)
+			sni_check_secondary(&s->services[i], s->cfg.file, rep);
+	}
 }
 
 struct snapshot *
@@ -166,6 +190,7 @@ snapshot_load(const char *path, enum certsource_mode mode, struct report *rep)
 	if (certsource_open_store(&s->cfg, mode, &s->store, rep) == 0)
 		for (unsigned i = 0; i < s->cfg.n_services; i++, s->n_services++)
 			service_init(s, &s->services[i], &s->cfg.services[i], mode, rep);
+	link_secondaries(s, rep);
 	check_accept_conflicts(s, path, rep);
 	if (rep->n_errors > errors_before) {
 		snapshot_unref(s);

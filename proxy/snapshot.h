@@ -37,6 +37,8 @@ struct service {
 	pthread_mutex_t tls_lock;             /* guards tls between read+ref and swap */
 	struct tlsctx *tls;                   /* NULL only under -t, before autoIssue */
 
+	struct service *sni_primary;          /* a secondary's primary (sni =); NULL: none */
+
 	struct service_stats *stats;          /* counters; taken over across reloads */
 	struct swap_choice *swap;             /* what a swap chose; NULL: the config's */
 	unsigned refused_version;             /* certwatch: a store version that failed to

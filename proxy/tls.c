@@ -14,6 +14,7 @@
 #include "certstore/certstore.h"
 #include "proxy/config.h"
 #include "proxy/report.h"
+#include "proxy/sni.h"
 
 /* What the verify callback needs; kept in the SSL_CTX's app data. */
 struct verify_policy {
@@ -380,6 +381,9 @@ tlsctx_build(const struct service_conf *sc, const char *file, const struct cs_ke
 	set_ciphers(t->ssl_ctx, sc, file, rep);
 	set_certificate(t, sc, file, kc, source, rep);
 	set_verify(t->ssl_ctx, sc, file, rep);
+	/* a primary with secondaries chooses the certificate by server name */
+	if (sc->n_sni_secondaries > 0)
+		SSL_CTX_set_tlsext_servername_callback(t->ssl_ctx, sni_servername_cb);
 	if (rep->n_errors > errors_before) {
 		tlsctx_unref(t);
 		return NULL;

@@ -697,6 +697,29 @@ class Pki:
         self._set(name, cert, key)
         return cert
 
+    def san_leaf(self, name, sans, subject=None):
+        """name.pem, name.key and name_fullchain.pem: a server leaf signed by the
+        intermediate whose subjectAltName is exactly `sans` (["DNS:mail.example.test",
+        "DNS:*.example.test"]), subject /CN= its first name unless given; made once
+        per session, serials from 4001. Returns the Path of name.pem."""
+        if hasattr(self, name):
+            return getattr(self, name)
+        ext = self.dir / f"{name}.ext"
+        ext.write_text("[ v3_san ]\nbasicConstraints = critical, CA:FALSE\n"
+                       "keyUsage = critical, digitalSignature, keyEncipherment\n"
+                       "extendedKeyUsage = serverAuth\n"
+                       f"subjectAltName = {', '.join(sans)}\n"
+                       "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n")
+        self._san_serial = getattr(self, "_san_serial", 4000) + 1
+        key = self._key(f"{name}.key")
+        csr = self._csr(key, subject or f"/CN={sans[0].split(':', 1)[1]}")
+        cert = self.dir / f"{name}.pem"
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.intermediate, "-CAkey",
+                      self.intermediate_key, "-set_serial", f"0x{self._san_serial}", "-days",
+                      365, "-sha256", "-extfile", ext, "-extensions", "v3_san", "-out", cert)
+        self._set(name, cert, key)
+        return cert
+
     def crl(self, *revoked):
         """A CRLfile revoking the given certificates (each made by extra_leaf):
         the intermediate's CRL, then the root's empty one, since checking

@@ -28,6 +28,9 @@
 #define NEED_ACCEPT_CERT  "accept = 993\ncert = /etc/ssl/imaps.pem\n"
 #define NEED_ALL          "accept = 993\nconnect = 143\ncert = /etc/ssl/imaps.pem\n"
 #define MINIMAL           "[imaps]\n" NEED_ALL
+/* a primary service at lines 1-4, for secondaries (sni = imaps:...) from line 5 */
+#define SNI_PRIMARY       MINIMAL
+#define SECONDARY_TLS     "is a secondary of [imaps], whose TLS settings its connections use; set this in [imaps] or remove this line"
 /* managed certificates: a store, then a service serving one of its names */
 #define STORE             "certstore = /var/lib/certwrap\n"
 #define NEED_ACCEPT_CONNECT "accept = 993\nconnect = 143\n"
@@ -294,12 +297,33 @@ describe_managed(char *out, size_t size, const struct service_conf *s, const cha
 	return true;
 }
 
+/* The PROXY header and SNI secondaries. */
+static bool
+describe_proxy_sni(char *out, size_t size, const struct service_conf *s, const char *option)
+{
+	static const char *const versions[] = { "none", "v1", "v2" };
+
+	if (strcmp(option, "proxyProtocol") == 0)
+		snprintf(out, size, "%s@%u", versions[s->proxy_header], s->proxy_header_line);
+	else if (strcmp(option, "sni") == 0)
+		describe_str(out, size, &s->sni);
+	else if (strcmp(option, "sni_secondary") == 0)   /* primary:pattern as checked */
+		snprintf(out, size, "%s:%s", s->sni_primary ? s->sni_primary : "(none)",
+		    s->sni_pattern ? s->sni_pattern : "(names)");
+	else if (strcmp(option, "n_sni_secondaries") == 0)
+		snprintf(out, size, "%u", s->n_sni_secondaries);
+	else
+		return false;
+	return true;
+}
+
 static bool
 describe_service(char *out, size_t size, const struct service_conf *s, const char *option)
 {
 	char min[64], max[64];
 
-	if (describe_service_str(out, size, s, option) || describe_managed(out, size, s, option))
+	if (describe_service_str(out, size, s, option) || describe_managed(out, size, s, option) ||
+	    describe_proxy_sni(out, size, s, option))
 		return true;
 	if (strcmp(option, "accept") == 0)
 		describe_endpoint(out, size, &s->accept);
@@ -712,6 +736,39 @@ static const struct value_case value_cases[] = {
 	{ man_managed_example, "imaps-legacy", "autoIssue", "no@0" },
 	{ man_managed_example, "imaps-legacy", "renewBefore", "0@0" },
 	{ man_managed_example, "imaps-legacy", "hostname", "legacy.example.org@29" },
+	/* proxyProtocol: per service, or a global default a service may cancel */
+	{ "[imaps]\nproxyProtocol = v1\n" NEED_ALL, "imaps", "proxyProtocol", "v1@2" },
+	{ "[imaps]\nproxyProtocol = V2\n" NEED_ALL, "imaps", "proxyProtocol", "v2@2" },
+	{ "proxyProtocol = v2\n" MINIMAL, "imaps", "proxyProtocol", "v2@1" },
+	{ "proxyProtocol = v2\n[imaps]\nproxyProtocol = none\n" NEED_ALL, "imaps",
+	  "proxyProtocol", "none@3" },
+	/* sni: kept as written; a server's sni makes a secondary */
+	{ SNI_PRIMARY "[mail]\nsni = imaps:Mail.Example.ORG.\n" NEED_CONNECT_CERT, "mail", "sni",
+	  "imaps:Mail.Example.ORG.@6" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps:Mail.Example.ORG.\n" NEED_CONNECT_CERT, "mail",
+	  "sni_secondary", "imaps:mail.example.org" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps:Mail.Example.ORG.\n" NEED_CONNECT_CERT, "imaps",
+	  "n_sni_secondaries", "1" },
+	{ SNI_PRIMARY "[any]\nsni = imaps:*.example.org\n" NEED_CONNECT_CERT
+	  "[mail]\nsni = imaps\n" NEED_CONNECT_CERT, "mail", "sni_secondary", "imaps:(names)" },
+	{ SNI_PRIMARY "[any]\nsni = imaps:*.example.org\n" NEED_CONNECT_CERT
+	  "[mail]\nsni = imaps\n" NEED_CONNECT_CERT, "any", "sni_secondary", "imaps:*.example.org" },
+	{ SNI_PRIMARY "[any]\nsni = imaps:*.example.org\n" NEED_CONNECT_CERT
+	  "[mail]\nsni = imaps\n" NEED_CONNECT_CERT, "imaps", "n_sni_secondaries", "2" },
+	/* the primary may come after its secondary; a secondary has no accept */
+	{ "[mail]\nsni = imaps:mail.example.org\n" NEED_CONNECT_CERT SNI_PRIMARY, "mail",
+	  "accept", "-:(null)@0" },
+	{ "[mail]\nsni = imaps:mail.example.org\n" NEED_CONNECT_CERT SNI_PRIMARY, "mail",
+	  "sni_secondary", "imaps:mail.example.org" },
+	/* without a connect of its own, it is one more certificate of its primary */
+	{ SNI_PRIMARY "[mail]\nsni = imaps\ncert = /etc/ssl/mail.pem\n", "mail", "connect", "" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps\ncert = /etc/ssl/mail.pem\n", "mail", "cert",
+	  "/etc/ssl/mail.pem@7" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps\nproxyProtocol = v1\n" NEED_CONNECT_CERT, "mail",
+	  "proxyProtocol", "v1@7" },
+	/* its CAfile checks its own chain */
+	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.example.org\nCAfile = /etc/ssl/root.pem\n"
+	  NEED_CONNECT_CERT, "mail", "CAfile", "/etc/ssl/root.pem@7" },
 };
 
 static void
@@ -779,6 +836,10 @@ static const struct {
 	{ "hostname", "(none)" },
 	{ "hostname_line", "0" },
 	{ "renewBefore", "0@0" },
+	{ "proxyProtocol", "none@0" },
+	{ "sni", "(none)@0" },
+	{ "sni_secondary", "(none):(names)" },
+	{ "n_sni_secondaries", "0" },
 };
 
 static void
@@ -812,6 +873,68 @@ struct error_case {
 };
 
 static const struct error_case error_cases[] = {
+	/* proxyProtocol */
+	{ "[imaps]\nproxyProtocol = v3\n" NEED_ALL,
+	  "t.conf:2: proxyProtocol: expected v1, v2 or none, got \"v3\"" },
+	{ "[imaps]\nproxyProtocol =\n" NEED_ALL,
+	  "t.conf:2: proxyProtocol: expected v1, v2 or none, got \"\"" },
+	/* sni in a server service: a secondary of a primary in the same file */
+	{ SNI_PRIMARY "[mail]\nsni =\n" NEED_CONNECT_CERT,
+	  "t.conf:6: sni: expected PRIMARY[:PATTERN] | HOSTNAME, got nothing" },
+	{ SNI_PRIMARY "[mail]\nsni = pop3s:mail.example.org\n" NEED_CONNECT_CERT,
+	  "t.conf:6: sni: no service [pop3s] in this file; name the [section] whose accept "
+	  "[mail] shares, as in sni = imaps:mail.example.org" },
+	{ SNI_PRIMARY "[mail]\nsni = :mail.example.org\n" NEED_CONNECT_CERT,
+	  "t.conf:6: sni: expected PRIMARY[:PATTERN], the [section] name of the primary "
+	  "service and a server name, got \":mail.example.org\"" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps:\n" NEED_CONNECT_CERT,
+	  "t.conf:6: sni: \"\": no pattern after ':'; expected a server name such as "
+	  "mail.example.org or *.example.org" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.*.org\n" NEED_CONNECT_CERT,
+	  "t.conf:6: sni: \"mail.*.org\": a wildcard is only \"*.\" at the start, as in "
+	  "*.example.org; expected a server name such as mail.example.org or *.example.org" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps:mail_1.example.org\n" NEED_CONNECT_CERT,
+	  "t.conf:6: sni: \"mail_1.example.org\": only letters, digits, '-' and '.' are "
+	  "allowed; expected a server name such as mail.example.org or *.example.org" },
+	{ "[imaps]\nsni = imaps:mail.example.org\n" NEED_CONNECT_CERT,
+	  "t.conf:2: sni: [imaps] cannot be its own primary; name the service whose accept "
+	  "it shares" },
+	{ SNI_PRIMARY "[a]\nsni = imaps:a.example.org\n" NEED_CONNECT_CERT
+	  "[b]\nsni = a:b.example.org\n" NEED_CONNECT_CERT,
+	  "t.conf:10: sni: [a] is itself a secondary (sni at line 6); name the service with "
+	  "the accept" },
+	/* duplicates: the same pattern twice for one primary, in any case */
+	{ SNI_PRIMARY "[a]\nsni = imaps:*.example.org\n" NEED_CONNECT_CERT
+	  "[b]\nsni = imaps:*.EXAMPLE.org\n" NEED_CONNECT_CERT,
+	  "t.conf:10: sni: [imaps] already has a secondary for *.example.org: [a] (line 6); "
+	  "keep one" },
+	/* a secondary shares its primary's accept and TLS settings */
+	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.example.org\naccept = 994\n" NEED_CONNECT_CERT,
+	  "t.conf:7: accept: [mail] is a secondary of [imaps] (sni at line 6) and shares its "
+	  "accept; remove this line" },
+	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.example.org\nciphers = HIGH\n"
+	  "sslVersionMin = TLSv1.3\n" NEED_CONNECT_CERT,
+	  "t.conf:7: ciphers: [mail] " SECONDARY_TLS "\n"
+	  "t.conf:8: sslVersionMin: [mail] " SECONDARY_TLS },
+	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.example.org\nverifyChain = yes\n"
+	  NEED_CONNECT_CERT,
+	  "t.conf:7: verifyChain/verifyPeer/requireCert: [mail] " SECONDARY_TLS },
+	{ "[imaps]\nrequireCert = yes\n" NEED_ALL "[mail]\nsni = imaps:mail.example.org\n"
+	  NEED_CONNECT_CERT,
+	  "t.conf:2: verifyChain/verifyPeer/requireCert: [imaps] has SNI secondaries; client "
+	  "certificates cannot be combined with them yet: remove the secondaries or the "
+	  "client certificate check" },
+	/* a secondary still needs its own certificate */
+	{ SNI_PRIMARY "[mail]\nsni = imaps:mail.example.org\n",
+	  "t.conf:5: [mail]: " MISSING_CERT },
+	/* without a connect it relays like its primary, PROXY header included */
+	{ SNI_PRIMARY "[mail]\nsni = imaps\nproxyProtocol = v1\ncert = /etc/ssl/mail.pem\n",
+	  "t.conf:7: proxyProtocol: [mail] has no connect and relays like [imaps]; set this in "
+	  "[imaps], or give [mail] a connect" },
+	/* sni as a global default would make every server service a secondary */
+	{ "sni = imaps:mail.example.org\n[imaps]\n" NEED_ALL "[pop3s]\n" NEED_ALL,
+	  "t.conf:1: sni: in the global section, it would make every server service a "
+	  "secondary; give sni = PRIMARY:PATTERN in each secondary's own section" },
 	/* unknown options: refused, never ignored */
 	{ "[imaps]\nverifyPeeer = yes\n",
 	  "t.conf:2: verifyPeeer: unknown option (did you mean verifyPeer?)" },
@@ -835,7 +958,6 @@ static const struct error_case error_cases[] = {
 	  "t.conf:1: client: " UNSUPPORTED },
 	{ MINIMAL "client = no\n",
 	  "t.conf:5: client: " UNSUPPORTED },
-	{ MINIMAL "sni = imaps:mail.example.org\n", "t.conf:5: sni: " UNSUPPORTED },
 	{ MINIMAL "exec = /usr/sbin/imapd\nexecArgs = imapd\n",
 	  "t.conf:5: exec: " UNSUPPORTED "\nt.conf:6: execArgs: " UNSUPPORTED },
 	{ "chroot = /var/lib/stunnel4/\n" MINIMAL, "t.conf:1: chroot: " UNSUPPORTED },
