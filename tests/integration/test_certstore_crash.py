@@ -78,7 +78,8 @@ def test_kill_9_at_random_instants(tmp_path, capsys):
         assert index[:len(index_before)] == index_before, f"run {run}: the index lost entries"
         index_before = index
     # most runs were cut short, some were not: both ends of the distribution
-    assert killed >= CRASH_RUNS // 2, f"only {killed} of {CRASH_RUNS} runs were killed"
+    # (a quarter at least: the split moves with the machine's load after run_time measured it)
+    assert killed >= CRASH_RUNS // 4, f"only {killed} of {CRASH_RUNS} runs were killed"
     assert killed < CRASH_RUNS, "no run finished: the delays are too short to test anything"
     # the next writer sweeps whatever the killed ones left half-written
     s.ok("issue", "final", "--dns", "final.example.com")
