@@ -210,6 +210,12 @@ swap_answer(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp)
 		    service ? service : "");
 		return;
 	}
+	if (svc->conf->client) {
+		ctl_msg_error(resp, "swap: [%s] is a client-mode service (client = yes) and serves "
+		    "no certificate; its client certificate is cert = FILE in the configuration",
+		    service);
+		return;
+	}
 	if (swap_choice_from(req, &request, resp) == -1)
 		return;
 	if ((owned = swap_choice_dup(&request)) == NULL) {
