@@ -713,6 +713,8 @@ config_host_name_problem(const char *name)
 		return "longer than 253 bytes";
 	if (strchr(name, '*') != NULL)
 		return "a wildcard is not a host name";
+	if (inet_pton(AF_INET, name, lower) == 1 || inet_pton(AF_INET6, name, lower) == 1)
+		return "an IP address, not a host name";
 	for (size_t i = 0; i <= len; i++)
 		lower[i] = ascii_lower(name[i]);
 	return dns_name_problem(lower);
