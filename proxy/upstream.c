@@ -195,6 +195,10 @@ upstream_close(struct conn *c)
 
 	free(c->dialogue);
 	c->dialogue = NULL;
+	if (c->end == END_HANDSHAKE_TIMEOUT)
+		log_warn("%s: upstream %s: no TLS within TIMEOUTbusy = %us (%s)", c->svc->conf->name,
+		    upstream_label(c), c->svc->conf->timeout_busy_s,
+		    c->state == CONN_UPSTREAM_STARTTLS ? "STARTTLS" : "TLS handshake");
 	if (reply == NULL || c->state == CONN_RELAY || c->end == END_SHUTDOWN ||
 	    c->client.fd == -1)
 		return;

@@ -485,3 +485,43 @@ def test_check_needs_no_server_certificate(pki):
         checkHost="mail.example.org")}))
     assert status == 0, err
     assert "client mode, upstream verified (chain, CAfile" in out + err
+
+
+def silent_upstream(up, sock):
+    """Accepts and says nothing, until certwrapd gives up and closes."""
+    up.seen["lines"].append(sock.recv(1))
+
+
+def test_silent_upstream_is_given_up_after_timeout_busy(pki, certwrapd, py_upstream):
+    up = py_upstream(silent_upstream)
+    port = free_port()
+    d = certwrapd(config_text({"mail": client_service(
+        port, f"127.0.0.1:{up.port}", protocol="imap", TIMEOUTbusy=1)}))
+    with LineClient.connect("127.0.0.1", port, timeout=IO_TIMEOUT_S) as c:
+        assert c.read_all() == b"* BYE upstream mail server not available, try again later\r\n"
+    d.wait_log(rf"warning: mail: upstream 127\.0\.0\.1:{up.port}: no TLS within "
+               r"TIMEOUTbusy = 1s \(STARTTLS\)")
+    d.wait_log(r"end=handshake-timeout")
+    wait_for(lambda: up.seen["lines"] == [b""], IO_TIMEOUT_S, "the upstream to see the close")
+
+
+def test_status_and_swap_of_a_client_service(pki, certwrapd, s_server, ctl_dir):
+    upstream = s_server(pki.leaf, pki.leaf_key, chain=pki.intermediate)
+    port, port2 = free_port(), free_port()
+    control = ctl_dir / "c.sock"
+    certwrapd(config_text({
+        "out": client_service(port, f"127.0.0.1:{upstream}", verifyChain=True,
+                              CAfile=pki.root, checkHost="localhost"),
+        "outcert": client_service(port2, f"127.0.0.1:{upstream}", verifyChain=True,
+                                  CAfile=pki.root, checkHost="localhost",
+                                  cert=pki.client_fullchain, key=pki.client_key),
+    }, {"control": control}))
+    status = ctl_call(control, "status")
+    out = status.record("service", "out")
+    assert out["cert"] == "client, no certificate" and "not_after" not in out
+    outcert = status.record("service", "outcert")
+    assert outcert["cert"] == f"client certificate file {pki.client_fullchain}"
+    assert outcert["subject"] == "CN=certwrap test client"
+    swap = ctl_call(control, "swap", ("service", "out"), ("name", "mail"))
+    assert swap.status == "error"
+    assert "client-mode service (client = yes) and serves no certificate" in swap.message
