@@ -525,3 +525,19 @@ def test_status_and_swap_of_a_client_service(pki, certwrapd, s_server, ctl_dir):
     swap = ctl_call(control, "swap", ("service", "out"), ("name", "mail"))
     assert swap.status == "error"
     assert "client-mode service (client = yes) and serves no certificate" in swap.message
+
+
+def test_reload_changes_the_upstream_checks(pki, certwrapd, s_server):
+    upstream = s_server(pki.leaf, pki.leaf_key, chain=pki.intermediate)
+    port = free_port()
+
+    def text(check_host):
+        return config_text({"out": client_service(port, f"127.0.0.1:{upstream}",
+                                                  verifyChain=True, CAfile=pki.root,
+                                                  checkHost=check_host)})
+
+    d = certwrapd(text("mail.example.org"))
+    assert wait_closed_by_daemon(port) == b""
+    d.write_config(text("localhost"))
+    assert d.reload() == "done"
+    assert plain_exchange(port, b"again\n") == b"niaga\n"
