@@ -76,6 +76,8 @@ struct cs_trust {
 	const char *ca_path;              /* hashed directory, or NULL */
 	bool use_system;                  /* also the system store (/etc/ssl/certs) */
 	const char *extra_file;           /* a second bundle (a store's root), or NULL */
+	bool client_leaf;                 /* the leaf is a TLS client's certificate
+	                                     (certwrapd's client mode), not a server's */
 };
 
 /* A private key, its leaf certificate and the chain to send, validated. */
@@ -96,7 +98,8 @@ struct cs_keycert;
  *  - keys: RSA/DSA under CS_MIN_RSA_BITS, EC under CS_MIN_EC_BITS refused;
  *    signatures with MD5 or SHA-1 refused (a root's self-signature excepted;
  *    a self-signed leaf is sent, so its own signature counts);
- *  - the leaf must be a server certificate: a self-signed leaf may be CA:TRUE
+ *  - the leaf must be a server certificate (a client certificate when
+ *    trust->client_leaf): a self-signed leaf may be CA:TRUE
  *    (`openssl req -x509` makes it so), but a CA-issued leaf that is itself
  *    CA:TRUE, or whose keyUsage/extendedKeyUsage forbid TLS servers, is
  *    refused; every intermediate must be a CA.

@@ -657,11 +657,32 @@ check_signature(struct vctx *v, X509 *x, enum role role)
 	return -1;
 }
 
+/* Why a client certificate may not be sent, or NULL when it may. */
+static const char *
+client_leaf_use_problem(struct vctx *v, X509 *leaf)
+{
+	uint32_t flags = X509_get_extension_flags(leaf);
+
+	if (!v->self_signed_leaf && (flags & EXFLAG_CA) != 0)
+		return "is a CA certificate (basicConstraints CA:TRUE), not a client certificate: "
+		    "issue a client certificate with this CA and use that";
+	if (X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) == 1)
+		return NULL;
+	if ((flags & EXFLAG_XKUSAGE) != 0 &&
+	    (X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT) == 0)
+		return "is not for TLS clients (its extendedKeyUsage lacks clientAuth): request "
+		    "a client certificate";
+	return "is not for TLS clients (its extensions forbid it): request a client certificate";
+}
+
 /* Why a leaf may not serve TLS, or NULL when it may. */
 static const char *
 leaf_use_problem(struct vctx *v, X509 *leaf)
 {
 	uint32_t flags = X509_get_extension_flags(leaf);
+
+	if (v->trust != NULL && v->trust->client_leaf)
+		return client_leaf_use_problem(v, leaf);
 
 	if (!v->self_signed_leaf && (flags & EXFLAG_CA) != 0)
 		return "is a CA certificate (basicConstraints CA:TRUE), not a server certificate, "

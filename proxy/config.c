@@ -239,7 +239,7 @@ static void
 service_clear(struct service_conf *s)
 {
 	struct conf_str *strs[] = { &s->cert, &s->key, &s->ca_file, &s->ca_path, &s->crl_file,
-		&s->ciphers, &s->ciphersuites, &s->curves, &s->certname };
+		&s->ciphers, &s->ciphersuites, &s->curves, &s->certname, &s->sni };
 
 	free(s->name);
 	free(s->accept.host);
@@ -252,9 +252,10 @@ service_clear(struct service_conf *s)
 		free(strs[i]->value);
 	for (unsigned i = 0; i < s->n_hostnames; i++)
 		free(s->hostnames[i]);
-	free(s->sni.value);
 	free(s->sni_primary);
 	free(s->sni_pattern);
+	for (unsigned i = 0; i < s->n_check_hosts; i++)
+		free(s->check_hosts[i]);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -369,7 +370,8 @@ check_required(struct config_parser *p, const struct service_conf *s,
 
 		if (opt->required_unless != NULL)
 			bits |= config_option_bit(option_named(opt->required_unless));
-		if (!(opt->flags & OPT_REQUIRED) || (in_force & bits))
+		if (!(opt->flags & OPT_REQUIRED) || (in_force & bits) ||
+		    ((opt->flags & OPT_SERVER_ONLY) && s->client))
 			continue;
 		/* a secondary shares its primary's accept, and without a connect
 		 * of its own relays to its primary's */
@@ -446,6 +448,59 @@ check_managed(struct config_parser *p, struct service_conf *s, unsigned long lon
 	s->renew_before_line = 0;
 }
 
+/* Options that mean something for a server only, in a client-mode service. */
+static void
+check_client_only_server_options(struct config_parser *p, const struct service_conf *s)
+{
+	unsigned require_cert = p->seen[option_index("requireCert")];
+
+	if (s->certname.value != NULL)
+		config_parser_fail(p, s->certname.line, "certname", "not with client = yes: a "
+		    "client certificate comes from cert = FILE (and key = FILE); use those");
+	if (s->n_hostnames > 0)
+		config_parser_fail(p, s->hostname_line, "hostname", "names what a server's "
+		    "certificate covers; with client = yes, checkHost = NAME checks the upstream's");
+	if (require_cert != 0)
+		config_parser_fail(p, require_cert, "requireCert", "an upstream always sends its "
+		    "certificate; with client = yes use verifyChain or verifyPeer to check it");
+	if (s->key.value != NULL && s->cert.value == NULL)
+		config_parser_fail(p, s->key.line, "key", "needs cert = FILE, the client certificate "
+		    "sent with this key; add it or remove this line");
+	/* the header is for a plaintext backend that trusts us; an upstream
+	 * speaking TLS would read it as a broken handshake */
+	if (s->proxy_header != PROXY_HEADER_NONE)
+		config_parser_fail(p, s->proxy_header_line, "proxyProtocol", "not with client = yes: "
+		    "the upstream speaks TLS from the first byte and would take the header for a "
+		    "broken handshake; remove this line");
+}
+
+/* client = yes turns a service around: plaintext in, TLS out to the upstream
+ * (its options, inherited ones included, are checked against that). */
+static void
+check_client_mode(struct config_parser *p, const struct service_conf *s)
+{
+	const char *why;
+
+	if (!s->client) {
+		if (s->n_check_hosts > 0)
+			config_parser_fail(p, s->check_host_lines[0], "checkHost", "checks the "
+			    "upstream's certificate in client mode only; add client = yes or remove "
+			    "this line");
+		/* server-side STARTTLS is not part of this build yet */
+		if (s->protocol != PROTOCOL_NONE)
+			config_parser_fail(p, s->protocol_line, "protocol", "without client = yes not "
+			    "supported by this build; add client = yes or remove this line");
+		return;
+	}
+	check_client_only_server_options(p, s);
+	if (s->n_check_hosts > 0 && !s->verify_chain && !s->verify_peer)
+		config_parser_fail(p, s->check_host_lines[0], "checkHost", "needs verifyChain = yes "
+		    "(or verifyPeer = yes): without verification no name is checked");
+	if (s->sni.value != NULL && (why = config_host_name_problem(s->sni.value)) != NULL)
+		config_parser_fail(p, s->sni.line, "sni", "\"%s\": %s; with client = yes, sni is "
+		    "the host name sent to the upstream, such as mail.example.org", s->sni.value, why);
+}
+
 /* What only the whole global section tells: the control socket's options
  * without a socket, a default certname without a certstore. */
 static void
@@ -489,6 +544,7 @@ service_finish(struct config_parser *p, struct service_conf *s)
 		check_version_order(p, s);
 	check_alternatives(p);
 	check_managed(p, s, s->set_mask | inherit);
+	check_client_mode(p, s);
 	/* A section with errors is not checked for missing options: the wrong
 	 * line is often the missing option misspelled, and once it is fixed the
 	 * next run says what is still missing. */

@@ -17,6 +17,7 @@
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 #define CONFIG_MAX_TIMEOUT_S 31536000     /* one year, the bound of every TIMEOUT* */
 #define CONFIG_MAX_HOSTNAMES 32           /* `hostname` names per service */
+#define CONFIG_MAX_CHECK_HOSTS 16         /* `checkHost` names per service */
 #define CONFIG_CERTNAME_MAX  64           /* the certstore's CS_NAME_MAX */
 #define CONFIG_CONTROL_PATH_MAX 107       /* sizeof(sun_path) - 1 on Linux: the NUL */
 #define CONFIG_CONTROL_MODE_MAX 0777
@@ -130,6 +131,12 @@ struct service_conf {
 	                                     DNS names of the secondary's certificate */
 	unsigned n_sni_secondaries;       /* a primary: how many secondaries name it */
 
+	/* checkHost (client mode): names one of which the upstream's certificate
+	 * must match, as written, in file order; needs verifyChain or verifyPeer */
+	char *check_hosts[CONFIG_MAX_CHECK_HOSTS];
+	unsigned check_host_lines[CONFIG_MAX_CHECK_HOSTS];
+	unsigned n_check_hosts;
+
 	/* which options were given in this section (bit per option-table row,
 	 * config_options.c; sslVersion sets the bits of sslVersionMin and
 	 * sslVersionMax too), so global defaults fill only what a service left unset */
@@ -197,6 +204,10 @@ void config_free(struct config *cfg);
 
 /* The service named name, or NULL. */
 const struct service_conf *config_find_service(const struct config *cfg, const char *name);
+
+/* Why name is not a host name a certificate check or SNI can use (a DNS
+ * name without wildcard, not an IP address), or NULL when it is one. */
+const char *config_host_name_problem(const char *name);
 
 /* "TLSv1.2" for TLS1_2_VERSION, "all" for 0. */
 const char *config_tls_version_name(int version);

@@ -22,6 +22,8 @@ enum option_scope {
 enum option_flags {
 	OPT_REPEATABLE = 1 << 0,          /* each line adds a value (connect) instead of a duplicate */
 	OPT_REQUIRED   = 1 << 1,          /* every service must have it, set or inherited */
+	OPT_SERVER_ONLY = 1 << 2,         /* OPT_REQUIRED of servers only: with client = yes
+	                                     it is optional (cert: a client certificate) */
 };
 
 struct config_option;

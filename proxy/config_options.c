@@ -739,6 +739,67 @@ parse_sni(struct config_parser *p, const struct config_option *opt, void *base,
 	return set_str(p, FIELD(struct conf_str, base, opt), value, line);
 }
 
+/* --- client mode -------------------------------------------------------------------- */
+
+const char *
+config_host_name_problem(const char *name)
+{
+	char lower[HOST_NAME_MAX_LEN + 2];
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return "empty";
+	if (len > HOST_NAME_MAX_LEN)
+		return "longer than 253 bytes";
+	if (strchr(name, '*') != NULL)
+		return "a wildcard is not a host name";
+	if (inet_pton(AF_INET, name, lower) == 1 || inet_pton(AF_INET6, name, lower) == 1)
+		return "an IP address, not a host name";
+	for (size_t i = 0; i <= len; i++)
+		lower[i] = ascii_lower(name[i]);
+	return dns_name_problem(lower);
+}
+
+/* checkHost: each line adds one name, as stunnel's repeatable option does. */
+static int
+parse_check_host(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	struct service_conf *s = base;
+	const char *why = config_host_name_problem(value);
+
+	if (why != NULL)
+		return config_parser_fail(p, line, opt->name, "\"%s\": %s; expected the host name "
+		    "the upstream's certificate must carry, such as mail.example.org", value, why);
+	if (s->n_check_hosts == CONFIG_MAX_CHECK_HOSTS)
+		return config_parser_fail(p, line, opt->name, "more than %d checkHost lines in %s",
+		    CONFIG_MAX_CHECK_HOSTS, config_parser_where(p));
+	if ((s->check_hosts[s->n_check_hosts] = config_parser_strdup(p, value)) == NULL)
+		return -1;
+	s->check_host_lines[s->n_check_hosts++] = line;
+	return 0;
+}
+
+/* protocol: the mail protocols certwrapd speaks before TLS. */
+static int
+parse_protocol(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	static const struct { const char *name; enum service_protocol protocol; } names[] = {
+		{ "smtp", PROTOCOL_SMTP }, { "imap", PROTOCOL_IMAP }, { "pop3", PROTOCOL_POP3 },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(value, names[i].name) == 0) {
+			*FIELD(enum service_protocol, base, opt) = names[i].protocol;
+			record_line(base, opt, line);
+			return 0;
+		}
+	}
+	return config_parser_fail(p, line, opt->name, "expected smtp, imap or pop3, got \"%s\"",
+	    value);
+}
+
 /* --- the table ------------------------------------------------------------------------ */
 
 const struct config_option config_options[] = {
@@ -789,7 +850,7 @@ const struct config_option config_options[] = {
 	  .missing_hint = "the backend address, e.g. connect = 143" },
 	{ .name = "cert", .scope = SCOPE_SERVICE, .parse = parse_file, .field = SVC(cert),
 	  .syntax = "FILE", .stunnel = "certificate chain file (PEM)",
-	  .flags = OPT_REQUIRED,
+	  .flags = OPT_REQUIRED | OPT_SERVER_ONLY,
 	  .missing_hint = "the certificate chain, e.g. cert = /etc/certwrap/cert.pem, or "
 	  "certname = NAME to serve one from the certstore", .required_unless = "certname" },
 	{ .name = "key", .scope = SCOPE_SERVICE, .parse = parse_file, .field = SVC(key),
@@ -853,6 +914,17 @@ const struct config_option config_options[] = {
 	{ .name = "curves", .scope = SCOPE_SERVICE, .parse = parse_text,
 	  .field = SVC(curves), .default_value = CONFIG_DEFAULT_CURVES,
 	  .syntax = "CURVE_LIST", .stunnel = "key exchange groups" },
+	{ .name = "client", .scope = SCOPE_SERVICE, .parse = parse_bool,
+	  .field = SVC(client), .line_field = SVC(client_line), .default_value = "no",
+	  .syntax = "yes | no",
+	  .stunnel = "plaintext in, TLS out: connect to a TLS upstream for plaintext clients" },
+	{ .name = "checkHost", .scope = SCOPE_SERVICE, .parse = parse_check_host,
+	  .field = SVC(check_hosts), .syntax = "NAME",
+	  .stunnel = "client mode: a host name the upstream's certificate must match; repeat "
+	  "for alternatives", .flags = OPT_REPEATABLE },
+	{ .name = "protocol", .scope = SCOPE_SERVICE, .parse = parse_protocol,
+	  .field = SVC(protocol), .line_field = SVC(protocol_line), .syntax = "smtp | imap | pop3",
+	  .stunnel = "the plaintext dialogue before TLS (STARTTLS)" },
 	{ .name = "TIMEOUTbusy", .scope = SCOPE_SERVICE, .parse = parse_seconds,
 	  .field = SVC(timeout_busy_s),
 	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_BUSY_S), .syntax = "SECONDS",
@@ -929,7 +1001,6 @@ advise_verify(const char *value)
 
 const struct config_unsupported config_unsupported[] = {
 	{ "verify", NULL, advise_verify },
-	{ "client", NULL, NULL },     /* client mode comes later */
 	{ "CRLpath", NOT_SUPPORTED "put the CRLs in one file and use CRLfile", NULL },
 	{ "compression", NOT_SUPPORTED "TLS compression is unsafe (CRIME); remove it", NULL },
 	{ "include", NOT_SUPPORTED "put the options in this file", NULL },
@@ -942,7 +1013,7 @@ const struct config_unsupported config_unsupported[] = {
 	{ "RND*", NOT_SUPPORTED "OpenSSL 3 seeds itself from the kernel; remove it", NULL },
 	{ "icon*", NOT_SUPPORTED "a Windows GUI option; remove it", NULL },
 	{ "taskbar", NOT_SUPPORTED "a Windows GUI option; remove it", NULL },
-	{ "CAengine", NULL, NULL },   { "checkEmail", NULL, NULL }, { "checkHost", NULL, NULL },
+	{ "CAengine", NULL, NULL },   { "checkEmail", NULL, NULL },
 	{ "checkIP", NULL, NULL },    { "chroot", NULL, NULL },     { "config", NULL, NULL },
 	{ "delay", NULL, NULL },      { "engine*", NULL, NULL },    { "exec", NULL, NULL },
 	{ "execArgs", NULL, NULL },   { "fips", NULL, NULL },       { "ident", NULL, NULL },

@@ -20,6 +20,7 @@
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
 #include "proxy/tls.h"
+#include "proxy/upstream.h"
 #include "proxy/worker.h"
 
 static const char *const end_names[] = {
@@ -81,6 +82,7 @@ conn_limit_s(const struct conn *c)
 
 	switch (c->state) {
 	case CONN_HANDSHAKE:
+	case CONN_UPSTREAM_STARTTLS:
 		return sc->timeout_busy_s;
 	case CONN_CONNECTING:
 		return sc->timeout_connect_s;
@@ -99,7 +101,7 @@ conn_limit_s(const struct conn *c)
 static enum conn_end
 conn_timeout_end(const struct conn *c)
 {
-	if (c->state == CONN_HANDSHAKE)
+	if (c->state == CONN_HANDSHAKE || c->state == CONN_UPSTREAM_STARTTLS)
 		return END_HANDSHAKE_TIMEOUT;
 	if (buf_len(&c->to_backend.buf) > 0 || buf_len(&c->to_client.buf) > 0)
 		return END_BUSY_TIMEOUT;
@@ -157,6 +159,12 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* --- handshake ------------------------------------------------------------------- */
 
+bool
+conn_is_client_mode(const struct conn *c)
+{
+	return c->tls_side == &c->backend;
+}
+
 static void
 handshake_step(struct conn *c)
 {
@@ -166,7 +174,12 @@ handshake_step(struct conn *c)
 	ERR_clear_error();
 	if ((rc = SSL_do_handshake(c->tls_side->ssl)) == 1) {
 		stats_add(&c->svc->stats->handshakes, 1);
+		c->tls_up = true;
 		conn_io_want(c, c->tls_side, 0);
+		if (conn_is_client_mode(c)) {
+			upstream_tls_ready(c);
+			return;
+		}
 		c->state = CONN_CONNECTING;
 		backend_connect_start(c);
 		return;
@@ -176,7 +189,10 @@ handshake_step(struct conn *c)
 		conn_io_want(c, c->tls_side, err == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
 		return;
 	}
-	conn_set_detail(c, "%s", tls_failure_reason(c->tls_side->ssl, err, reason, sizeof(reason)));
+	tls_failure_reason(c->tls_side->ssl, err, reason, sizeof(reason));
+	if (conn_is_client_mode(c))
+		upstream_tls_failed(c, reason);
+	conn_set_detail(c, "%s", reason);
 	conn_close(c, END_HANDSHAKE_FAILED);
 }
 
@@ -219,8 +235,22 @@ conn_queue_proxy_header(struct conn *c)
 }
 
 void
+conn_handshake_start(struct conn *c)
+{
+	c->state = CONN_HANDSHAKE;
+	conn_touch(c);
+	conn_timer_update(c);
+	handshake_step(c);
+}
+
+void
 conn_backend_connected(struct conn *c)
 {
+	c->backend_up = true;
+	if (conn_is_client_mode(c)) {
+		upstream_start(c);
+		return;
+	}
 	c->state = CONN_RELAY;
 	if (conn_queue_proxy_header(c) == -1) {
 		conn_close(c, END_BACKEND_ERROR);
@@ -260,6 +290,10 @@ endpoint_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	case CONN_CONNECTING:
 		if (io == &c->backend.io)
 			backend_connect_event(c);
+		break;
+	case CONN_UPSTREAM_STARTTLS:
+		if (io == &c->backend.io)
+			upstream_dialogue_event(c);
 		break;
 	case CONN_RELAY:
 		relay_run(c);
@@ -303,10 +337,13 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
     const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct conn *c = calloc(1, sizeof(*c));
+	const bool client_mode = svc->conf->client;
 	char label[ADDR_LABEL_BYTES];
 
+	/* client mode: the client speaks plaintext; the TLS is made later,
+	 * towards the backend (upstream.c) */
 	if (c == NULL || (c->tls = service_tls_acquire(svc)) == NULL ||
-	    (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL) {
+	    (!client_mode && (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL)) {
 		addr_format(peer, label, sizeof(label));
 		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
 		if (c != NULL)
@@ -323,7 +360,7 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	stats_add(&svc->stats->active, 1);
 	endpoint_init(&c->client, c, fd, "client", END_CLIENT_CLOSE, END_CLIENT_ERROR);
 	endpoint_init(&c->backend, c, -1, "backend", END_BACKEND_CLOSE, END_BACKEND_ERROR);
-	c->tls_side = &c->client;
+	c->tls_side = client_mode ? &c->backend : &c->client;
 	pipe_init(&c->to_backend, &c->client, &c->backend);
 	pipe_init(&c->to_client, &c->backend, &c->client);
 	memcpy(&c->peer, peer, peer_len);
@@ -333,6 +370,11 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	c->timer.data = c;
 	worker_conn_add(w, c);
 	c->started = ev_now(w->loop);
+	if (client_mode) {
+		c->state = CONN_CONNECTING;
+		backend_connect_start(c);
+		return;
+	}
 	conn_touch(c);
 	conn_timer_update(c);
 	c->state = CONN_HANDSHAKE;
@@ -352,9 +394,9 @@ conn_bytes_in(const struct conn *c)
 static void
 conn_log_summary(const struct conn *c)
 {
-	const bool tls_up = c->state != CONN_HANDSHAKE;
+	const bool tls_up = c->tls_up;
 	char client[ADDR_LABEL_BYTES];
-	const char *backend = c->state == CONN_RELAY ? c->svc->targets[c->target].label : "-";
+	const char *backend = c->backend_up ? c->svc->targets[c->target].label : "-";
 
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
@@ -381,7 +423,7 @@ conn_say_goodbye(struct conn *c)
 	default:
 		break;
 	}
-	if (c->state == CONN_HANDSHAKE || c->tls_side->ssl == NULL)
+	if (!c->tls_up || c->tls_side->ssl == NULL)
 		return;
 	/* the pipe into the TLS side has not sent its close_notify yet */
 	if (!(c->tls_side == &c->client ? c->to_client.dst_shut : c->to_backend.dst_shut)) {
@@ -439,6 +481,8 @@ conn_close(struct conn *c, enum conn_end end)
 	struct ev_loop *loop = c->worker->loop;
 
 	c->end = end;
+	if (conn_is_client_mode(c))
+		upstream_close(c);
 	conn_say_goodbye(c);
 	conn_log_summary(c);
 	conn_count(c);

@@ -6,6 +6,16 @@
  *   (TLS, TIMEOUTbusy)  (backend, TIMEOUTconnect    (both pipes; TIMEOUTidle,
  *                        per address, failover)      TIMEOUTbusy, TIMEOUTclose)
  *
+ * In client mode (client = yes, upstream.c) the TLS is on the backend side:
+ *
+ *   CONN_CONNECTING --> [CONN_UPSTREAM_STARTTLS] --> CONN_HANDSHAKE --> CONN_RELAY
+ *                        (protocol = smtp|imap|pop3,  (SSL_connect,
+ *                         TIMEOUTbusy for all of it)   TIMEOUTbusy)
+ *
+ * where only a failed TCP connect moves on to the next `connect` address:
+ * an upstream that answered but failed STARTTLS or TLS (its certificate
+ * did not verify, say) is a fault to see, not to route around.
+ *
  * It holds its own references to the snapshot and the TLS context it was
  * accepted under, so neither a reload nor a certificate swap disturbs it.
  * Every way out goes through conn_close(c, end), which logs one line. */
@@ -23,12 +33,14 @@
 
 struct service;
 struct snapshot;
+struct starttls_client;
 struct tlsctx;
 struct worker;
 
 enum conn_state {
 	CONN_HANDSHAKE,
 	CONN_CONNECTING,
+	CONN_UPSTREAM_STARTTLS,           /* client mode: asking the upstream for TLS */
 	CONN_RELAY,
 };
 
@@ -92,6 +104,12 @@ struct conn {
 	ev_timer timer;
 	ev_tstamp started, last_activity, timer_deadline;
 
+	bool tls_up;                      /* the TLS handshake has completed */
+	bool backend_up;                  /* the backend's TCP connection is established */
+	struct starttls_client *dialogue; /* client mode: STARTTLS with the upstream, until
+	                                     its greeting is handed to the client */
+	size_t dialogue_sent;             /* bytes of its command sent so far */
+
 	unsigned target;                  /* backend address being tried, or used */
 	enum conn_end first_close;        /* which side ended first, for the log */
 	struct sockaddr_storage peer;
@@ -138,8 +156,12 @@ void conn_sni_chosen(struct conn *c, struct service *svc, struct service *primar
  * in end_detail; the caller closes c. */
 int conn_queue_proxy_header(struct conn *c);
 
-/* State transitions, called by backend.c and relay.c. */
+/* State transitions, called by backend.c, relay.c and upstream.c. */
 void conn_backend_connected(struct conn *c);
+void conn_handshake_start(struct conn *c);      /* on tls_side, TIMEOUTbusy */
+
+/* Whether c is a client-mode connection (TLS towards the backend). */
+bool conn_is_client_mode(const struct conn *c);
 
 const char *conn_end_name(enum conn_end end);
 

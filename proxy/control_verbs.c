@@ -43,8 +43,11 @@ add_certificate(struct ctl_msg *m, struct service *svc, time_t now)
 	ctl_msg_add_str(m, "cert", t ? t->source : "-");
 	ctl_msg_add_str(m, "follows", swap_followed_name(svc) ? swap_followed_name(svc) : "-");
 	ctl_msg_add_str(m, "swapped", svc->swap ? "yes" : "no");
-	if (t == NULL)
+	/* a client-mode service without a client certificate has no dates */
+	if (t == NULL || t->not_after == 0) {
+		tlsctx_unref(t);
 		return;
+	}
 	gmtime_r(&t->not_after, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	ctl_msg_add_str(m, "subject", t->subject);
@@ -214,6 +217,12 @@ swap_answer(struct daemon *d, const struct ctl_msg *req, struct ctl_msg *resp)
 	if (svc == NULL) {
 		ctl_msg_error(resp, "swap: no service \"%.64s\" (certwrapctl status lists them)",
 		    service ? service : "");
+		return;
+	}
+	if (svc->conf->client) {
+		ctl_msg_error(resp, "swap: [%s] is a client-mode service (client = yes) and serves "
+		    "no certificate; its client certificate is cert = FILE in the configuration",
+		    service);
 		return;
 	}
 	if (swap_choice_from(req, &request, resp) == -1)

@@ -27,4 +27,12 @@
 /* Address text: "[ffff:...:ffff]:65535" and a little room. */
 #define ADDR_LABEL_BYTES       64
 
+/* Client mode's STARTTLS dialogue with the upstream (starttls_client.c):
+ * the longest reply line taken (IMAP capability lists are the long ones),
+ * the lines of the whole dialogue, and the greeting kept for the client,
+ * which must fit the relay buffer it is handed over in. */
+#define STARTTLS_CLIENT_LINE_MAX     2048
+#define STARTTLS_CLIENT_LINES_MAX    128
+#define STARTTLS_CLIENT_GREETING_MAX 4096
+
 #endif

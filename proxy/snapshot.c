@@ -14,6 +14,7 @@
 #include "proxy/stats.h"
 #include "proxy/swap.h"
 #include "proxy/tls.h"
+#include "proxy/tls_client.h"
 
 static void
 resolve_accept(struct service *svc, const char *file, struct report *rep)
@@ -49,10 +50,13 @@ resolve_connect(struct service *svc, const char *file, struct report *rep)
 		}
 		n = addr_resolve(ep, ADDR_CONNECT, svc->targets + svc->n_targets, room, err,
 		    sizeof(err));
-		if (n < 0)
+		if (n < 0) {
 			report_error(rep, "%s:%u: connect: %s", file, ep->line, err);
-		else
-			svc->n_targets += (unsigned)n;
+			continue;
+		}
+		for (int k = 0; k < n && sc->client; k++)
+			svc->target_names[svc->n_targets + (unsigned)k] = tls_client_server_name(sc, ep);
+		svc->n_targets += (unsigned)n;
 	}
 }
 
@@ -136,7 +140,8 @@ service_init(struct snapshot *snap, struct service *svc, const struct service_co
 		report_error(rep, "%s:%u: [%s]: out of memory", file, sc->line, sc->name);
 	resolve_accept(svc, file, rep);
 	resolve_connect(svc, file, rep);
-	svc->tls = certsource_load(sc, &snap->cfg, snap->store, mode, rep);
+	svc->tls = sc->client ? tls_client_build(sc, file, rep)
+	    : certsource_load(sc, &snap->cfg, snap->store, mode, rep);
 	labels_join(svc->accept, svc->n_accept, accept, sizeof(accept));
 	if (sc->sni_primary != NULL)
 		snprintf(accept, sizeof(accept), "that of [%s] for %s", sc->sni_primary,

@@ -32,6 +32,8 @@ struct service {
 	struct addr accept[SERVICE_MAX_ACCEPT];
 	unsigned n_accept;
 	struct addr targets[SERVICE_MAX_TARGETS];   /* in failover order */
+	const char *target_names[SERVICE_MAX_TARGETS];   /* client mode: the server name
+	                                         (SNI) sent to each target; NULL: none */
 	unsigned n_targets;
 
 	pthread_mutex_t tls_lock;             /* guards tls between read+ref and swap */

@@ -33,8 +33,8 @@ openssl_reason(void)
 	return r ? r : "unknown OpenSSL error";
 }
 
-static void
-set_protocols(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+void
+tls_set_protocols(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
     struct report *rep)
 {
 	/* stunnel's default minimum is TLSv1, which OpenSSL 3 does not negotiate
@@ -102,8 +102,8 @@ check_suite_entries(const char *list, const char *file, unsigned line, struct re
 	return unknown;
 }
 
-static void
-set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+void
+tls_set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
     struct report *rep)
 {
 	const char *ciphers = sc->ciphers.value ? sc->ciphers.value : CONFIG_DEFAULT_CIPHERS;
@@ -157,8 +157,9 @@ blamed_option(const struct service_conf *sc, const char *msg, const char **name)
 struct cs_keycert *
 tls_load_files(const struct service_conf *sc, const char *file, struct report *rep)
 {
+	/* client mode: cert is the client certificate sent to the upstream */
 	struct cs_trust trust = { .ca_file = sc->ca_file.value, .ca_path = sc->ca_path.value,
-	    .use_system = true };
+	    .use_system = true, .client_leaf = sc->client };
 	struct cs_warnings warnings = { 0 };
 	struct cs_error err = { { 0 } };
 	struct cs_keycert *kc;
@@ -268,8 +269,8 @@ free_policy(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, voi
 	free(ptr);
 }
 
-static void
-load_crl(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct report *rep)
+void
+tls_load_crl(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct report *rep)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	X509_LOOKUP *lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
@@ -304,13 +305,12 @@ load_verify_locations(SSL_CTX *ctx, const struct service_conf *sc, const char *f
 static void
 set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct report *rep)
 {
-	struct verify_policy *p;
 	int mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
 
 	/* Loaded even when unused, as stunnel does: a file that is named is
 	 * checked, never ignored. */
 	if (sc->crl_file.value)
-		load_crl(ctx, sc, file, rep);
+		tls_load_crl(ctx, sc, file, rep);
 	if (sc->crl_file.value && !sc->verify_chain && !sc->verify_peer)
 		report_warn(rep, "%s:%u: CRLfile: has no effect without verifyChain = yes or verifyPeer = yes",
 		    file, sc->crl_file.line);
@@ -324,16 +324,26 @@ set_verify(SSL_CTX *ctx, const struct service_conf *sc, const char *file, struct
 		return;
 	}
 	load_verify_locations(ctx, sc, file, rep);
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		report_error(rep, "%s:%u: out of memory", file, sc->line);
-		return;
-	}
-	p->chain = sc->verify_chain;
-	p->peer = sc->verify_peer;
-	SSL_CTX_set_ex_data(ctx, policy_index, p);
 	if (sc->require_cert)
 		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	if (tls_set_verify_policy(ctx, sc->verify_chain, sc->verify_peer, mode) == -1)
+		report_error(rep, "%s:%u: out of memory", file, sc->line);
+}
+
+int
+tls_set_verify_policy(SSL_CTX *ctx, bool chain, bool peer, int mode)
+{
+	struct verify_policy *p;
+
+	if (policy_index == -1)
+		policy_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_policy);
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	p->chain = chain;
+	p->peer = peer;
+	SSL_CTX_set_ex_data(ctx, policy_index, p);
 	SSL_CTX_set_verify(ctx, mode, verify_callback);
+	return 0;
 }
 
 static void
@@ -377,8 +387,8 @@ tlsctx_build(const struct service_conf *sc, const char *file, const struct cs_ke
 	SSL_CTX_set_mode(t->ssl_ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	set_session_context(t->ssl_ctx, sc->name);
-	set_protocols(t->ssl_ctx, sc, file, rep);
-	set_ciphers(t->ssl_ctx, sc, file, rep);
+	tls_set_protocols(t->ssl_ctx, sc, file, rep);
+	tls_set_ciphers(t->ssl_ctx, sc, file, rep);
 	set_certificate(t, sc, file, kc, source, rep);
 	set_verify(t->ssl_ctx, sc, file, rep);
 	/* a primary with secondaries chooses the certificate by server name */
@@ -423,14 +433,20 @@ tlsctx_new_ssl(struct tlsctx *t, int fd)
 }
 
 const char *
+tls_openssl_reason(void)
+{
+	return openssl_reason();
+}
+
+const char *
 tls_failure_reason(SSL *ssl, int ssl_error, char *buf, size_t len)
 {
 	unsigned long e = ERR_get_error();
 	long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
 	if (verify != X509_V_OK && ssl_error == SSL_ERROR_SSL)
-		snprintf(buf, len, "client certificate verify failed: %s",
-		    X509_verify_cert_error_string(verify));
+		snprintf(buf, len, "%s certificate verify failed: %s",
+		    SSL_is_server(ssl) ? "client" : "upstream", X509_verify_cert_error_string(verify));
 	else if (e != 0)
 		snprintf(buf, len, "%s", ERR_reason_error_string(e) ? ERR_reason_error_string(e)
 		    : "TLS protocol error");

@@ -8,6 +8,7 @@
 #define CERTWRAP_TLS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include <openssl/ssl.h>
@@ -50,9 +51,28 @@ void tlsctx_unref(struct tlsctx *t);      /* NULL is a no-op; frees at zero */
 /* A new server-side SSL for fd, or NULL (out of memory, logged by caller). */
 SSL *tlsctx_new_ssl(struct tlsctx *t, int fd);
 
+/* Pieces of a context shared by the server (tlsctx_build) and client
+ * (tls_client.c) builders; each reports problems to rep as "FILE:LINE:
+ * option: why". Protocol versions (sslVersionMin/Max): */
+void tls_set_protocols(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+    struct report *rep);
+/* ciphers, ciphersuites, curves, each entry checked: */
+void tls_set_ciphers(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+    struct report *rep);
+/* CRLfile into the context's store, with CRL checks for the whole chain: */
+void tls_load_crl(SSL_CTX *ctx, const struct service_conf *sc, const char *file,
+    struct report *rep);
+/* stunnel's verifyChain/verifyPeer semantics as the verify callback, with
+ * SSL_CTX_set_verify's mode. -1: out of memory. */
+int tls_set_verify_policy(SSL_CTX *ctx, bool chain, bool peer, int mode);
+
+/* The reason of OpenSSL's last queued error, or "unknown OpenSSL error". */
+const char *tls_openssl_reason(void);
+
 /* Why the last TLS operation on ssl failed, in a few words for the log
- * ("no shared cipher", "peer sent alert unknown ca", "certificate verify
- * failed: unable to get local issuer certificate"). Clears the error queue. */
+ * ("no shared cipher", "peer sent alert unknown ca", "client certificate
+ * verify failed: unable to get local issuer certificate"; "upstream
+ * certificate verify failed: ..." on a client-mode connection). Clears the error queue. */
 const char *tls_failure_reason(SSL *ssl, int ssl_error, char *buf, size_t len);
 
 #endif

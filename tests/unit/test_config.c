@@ -280,6 +280,37 @@ describe_hostnames(char *out, size_t size, const struct service_conf *s)
 		    s->hostnames[i], s->hostname_lines[i]);
 }
 
+/* "mail.example.org@4,mx.example.org@5": each checkHost name and its line; "(none)". */
+static void
+describe_check_hosts(char *out, size_t size, const struct service_conf *s)
+{
+	size_t used = 0;
+
+	snprintf(out, size, "(none)");
+	for (unsigned i = 0; i < s->n_check_hosts && used < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s%s@%u", i ? "," : "",
+		    s->check_hosts[i], s->check_host_lines[i]);
+}
+
+/* The options of client mode. */
+static bool
+describe_client(char *out, size_t size, const struct service_conf *s, const char *option)
+{
+	static const char *const protocols[] = { "none", "smtp", "imap", "pop3" };
+
+	if (strcmp(option, "client") == 0)
+		snprintf(out, size, "%s@%u", s->client ? "yes" : "no", s->client_line);
+	else if (strcmp(option, "checkHost") == 0)
+		describe_check_hosts(out, size, s);
+	else if (strcmp(option, "sni") == 0)
+		describe_str(out, size, &s->sni);
+	else if (strcmp(option, "protocol") == 0)
+		snprintf(out, size, "%s@%u", protocols[s->protocol], s->protocol_line);
+	else
+		return false;
+	return true;
+}
+
 /* The options of managed certificates. */
 static bool
 describe_managed(char *out, size_t size, const struct service_conf *s, const char *option)
@@ -323,7 +354,8 @@ describe_service(char *out, size_t size, const struct service_conf *s, const cha
 	char min[64], max[64];
 
 	if (describe_service_str(out, size, s, option) || describe_managed(out, size, s, option) ||
-	    describe_proxy_sni(out, size, s, option))
+	    describe_proxy_sni(out, size, s, option) ||
+	    describe_client(out, size, s, option))
 		return true;
 	if (strcmp(option, "accept") == 0)
 		describe_endpoint(out, size, &s->accept);
@@ -712,6 +744,28 @@ static const struct value_case value_cases[] = {
 	{ "renewBefore = 30d\n" MANAGED "renewBefore = 2d\n", "imaps", "renewBefore",
 	  "172800@7" },
 
+	/* client mode: plaintext in, TLS out; cert is optional (a client certificate) */
+	{ "[out]\nclient = yes\n" NEED_ACCEPT_CONNECT, "out", "client", "yes@2" },
+	{ "[out]\nclient = yes\n" NEED_ACCEPT_CONNECT, "out", "cert", "(none)@0" },
+	{ "[out]\nclient = yes\n" NEED_ACCEPT_CONNECT, "out", "key", "(none)@0" },
+	{ "[out]\nclient = YES\ncert = /etc/certwrap/client.pem\n" NEED_ACCEPT_CONNECT, "out",
+	  "key", "/etc/certwrap/client.pem@0" },
+	{ MINIMAL "client = no\n", "imaps", "client", "no@5" },
+	{ "client = yes\n[out]\n" NEED_ACCEPT_CONNECT, "out", "client", "yes@1" },
+	{ "[out]\nclient = yes\nverifyChain = yes\ncheckHost = mail.example.org\n"
+	  "checkHost = MX.Example.org\n" NEED_ACCEPT_CONNECT, "out", "checkHost",
+	  "mail.example.org@4,MX.Example.org@5" },
+	{ "[out]\nclient = yes\nverifyPeer = yes\nCAfile = /etc/ssl/up.pem\n"
+	  "checkHost = localhost\n" NEED_ACCEPT_CONNECT, "out", "checkHost", "localhost@5" },
+	{ "[out]\nclient = yes\nsni = mail.example.org\n" NEED_ACCEPT_CONNECT, "out", "sni",
+	  "mail.example.org@3" },
+	{ "[out]\nclient = yes\nprotocol = smtp\n" NEED_ACCEPT_CONNECT, "out", "protocol",
+	  "smtp@3" },
+	{ "[out]\nclient = yes\nprotocol = IMAP\n" NEED_ACCEPT_CONNECT, "out", "protocol",
+	  "imap@3" },
+	{ "[out]\nclient = yes\nprotocol = pop3\n" NEED_ACCEPT_CONNECT, "out", "protocol",
+	  "pop3@3" },
+
 	/* the man page's examples */
 	{ man_example, "pop3s", "accept", "[::]:995@17" },
 	{ man_example, "pop3s", "cert", "/etc/ssl/certs/mail.example.org.pem@8" },
@@ -840,6 +894,9 @@ static const struct {
 	{ "sni", "(none)@0" },
 	{ "sni_secondary", "(none):(names)" },
 	{ "n_sni_secondaries", "0" },
+	{ "client", "no@0" },
+	{ "checkHost", "(none)" },
+	{ "protocol", "none@0" },
 };
 
 static void
@@ -953,11 +1010,59 @@ static const struct error_case error_cases[] = {
 	{ "[imaps]\nfoo:bar = 1\n" NEED_ALL,
 	  "t.conf:2: foo:bar: unknown option; see certwrapd.conf(5)" },
 
+	/* client mode */
+#define CLIENT "[out]\nclient = yes\n"
+	{ CLIENT "checkHost = mail.example.org\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: checkHost: needs verifyChain = yes (or verifyPeer = yes): without "
+	  "verification no name is checked" },
+	{ CLIENT "verifyChain = yes\ncheckHost = 192.0.2.1\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: checkHost: \"192.0.2.1\": an IP address, not a host name; expected the host "
+	  "name the upstream's certificate must carry, such as mail.example.org" },
+	{ CLIENT "verifyChain = yes\ncheckHost = *.example.org\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: checkHost: \"*.example.org\": a wildcard is not a host name; expected the "
+	  "host name the upstream's certificate must carry, such as mail.example.org" },
+	{ CLIENT "verifyChain = yes\ncheckHost = mail..example.org\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: checkHost: \"mail..example.org\": empty label; expected the host name the "
+	  "upstream's certificate must carry, such as mail.example.org" },
+	{ CLIENT "sni = 192.0.2.1\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: sni: \"192.0.2.1\": an IP address, not a host name; with client = yes, sni "
+	  "is the host name sent to the upstream, such as mail.example.org" },
+	{ CLIENT "sni = imaps:mail.example.org\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: sni: \"imaps:mail.example.org\": only letters, digits, '-' and '.' are "
+	  "allowed; with client = yes, sni is the host name sent to the upstream, such as "
+	  "mail.example.org" },
+	{ CLIENT "sni =\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: sni: expected PRIMARY[:PATTERN] | HOSTNAME, got nothing" },
+	{ CLIENT "protocol = ldap\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: protocol: expected smtp, imap or pop3, got \"ldap\"" },
+	{ "[out]\nclient = maybe\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:2: client: expected yes or no, got \"maybe\"" },
+	{ STORE CLIENT "certname = mail\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:4: certname: not with client = yes: a client certificate comes from cert = "
+	  "FILE (and key = FILE); use those" },
+	{ CLIENT "hostname = mail.example.org\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: hostname: names what a server's certificate covers; with client = yes, "
+	  "checkHost = NAME checks the upstream's" },
+	{ CLIENT "requireCert = yes\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: requireCert: an upstream always sends its certificate; with client = yes "
+	  "use verifyChain or verifyPeer to check it" },
+	{ CLIENT "key = /etc/certwrap/client.key\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: key: needs cert = FILE, the client certificate sent with this key; add it "
+	  "or remove this line" },
+	{ "[out]\n" NEED_ACCEPT_CONNECT, "t.conf:1: [out]: " MISSING_CERT },
+	/* a server's checkHost is refused; proxyProtocol is for plaintext backends */
+	{ MINIMAL "checkHost = mail.example.org\n",
+	  "t.conf:5: checkHost: checks the upstream's certificate in client mode only; add "
+	  "client = yes or remove this line" },
+	{ CLIENT "proxyProtocol = v2\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: proxyProtocol: not with client = yes: the upstream speaks TLS from the "
+	  "first byte and would take the header for a broken handshake; remove this line" },
+	{ MINIMAL "protocol = smtp\n",
+	  "t.conf:5: protocol: without client = yes not supported by this build; add client = "
+	  "yes or remove this line" },
+
 	/* stunnel options certwrapd does not support */
-	{ "client = yes\n" MINIMAL,
-	  "t.conf:1: client: " UNSUPPORTED },
-	{ MINIMAL "client = no\n",
-	  "t.conf:5: client: " UNSUPPORTED },
+	{ MINIMAL "checkEmail = a@example.org\n", "t.conf:5: checkEmail: " UNSUPPORTED },
 	{ MINIMAL "exec = /usr/sbin/imapd\nexecArgs = imapd\n",
 	  "t.conf:5: exec: " UNSUPPORTED "\nt.conf:6: execArgs: " UNSUPPORTED },
 	{ "chroot = /var/lib/stunnel4/\n" MINIMAL, "t.conf:1: chroot: " UNSUPPORTED },
@@ -965,7 +1070,7 @@ static const struct error_case error_cases[] = {
 	{ MINIMAL "ocspflag = NOCERTS\n", "t.conf:5: ocspflag: " UNSUPPORTED },
 	{ "engineCtrl = PIN:1234\n" MINIMAL, "t.conf:1: engineCtrl: " UNSUPPORTED },
 	{ MINIMAL "PSKsecrets = /etc/stunnel/psk.txt\n", "t.conf:5: PSKsecrets: " UNSUPPORTED },
-	{ MINIMAL "protocol = smtp\n", "t.conf:5: protocol: " UNSUPPORTED },
+	{ MINIMAL "protocolHost = mail.example.org\n", "t.conf:5: protocolHost: " UNSUPPORTED },
 	{ MINIMAL "sessionCacheSize = 1000\n", "t.conf:5: sessionCacheSize: " UNSUPPORTED },
 	{ MINIMAL "TIMEOUTocsp = 5\n", "t.conf:5: TIMEOUTocsp: " UNSUPPORTED },
 	{ MINIMAL "socket = l:TCP_NODELAY=1\n", "t.conf:5: socket: " UNSUPPORTED },
@@ -1373,13 +1478,13 @@ static const struct error_case error_cases[] = {
 	  "connect = 25\n"
 	  "cert = /c.pem\n"
 	  "TIMEOUTidle = 1h\n"                       /* 14 */
-	  "client = yes\n"                           /* 15 */
+	  "checkIP = 10.0.0.1\n"                     /* 15 */
 	  "pid = /run/x.pid\n",                      /* 16 */
 	  "t.conf:1: debug: " BAD_LEVEL ", got \"loud\"\n"
 	  "t.conf:6: verifyPeer: expected yes or no, got \"maybe\"\n"
 	  "t.conf:7: [pop3s]: " MISSING_CERT "\n"
 	  "t.conf:14: TIMEOUTidle: expected whole seconds 0-31536000, got \"1h\"\n"
-	  "t.conf:15: client: " UNSUPPORTED "\n"
+	  "t.conf:15: checkIP: " UNSUPPORTED "\n"
 	  "t.conf:16: pid: global option, not allowed in [ssmtp]; move it above the first "
 	  "[section]" },
 	/* found when the section ends, reported in its place among the others */
