@@ -352,7 +352,8 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 		close(fd);
 		return;
 	}
-	SSL_set_app_data(c->client.ssl, c);    /* for sni_servername_cb */
+	if (c->client.ssl != NULL)
+		SSL_set_app_data(c->client.ssl, c);    /* for sni_servername_cb */
 	c->worker = w;
 	c->snap = snapshot_ref(snap);
 	c->svc = svc;
