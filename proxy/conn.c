@@ -14,9 +14,11 @@
 
 #include "proxy/addr.h"
 #include "proxy/backend.h"
+#include "proxy/dialogue.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/snapshot.h"
+#include "proxy/starttls.h"
 #include "proxy/stats.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
@@ -35,6 +37,7 @@ static const char *const end_names[] = {
 	[END_BACKEND_ERROR] = "backend-error",
 	[END_SHUTDOWN] = "shutdown",
 	[END_NO_MEMORY] = "out-of-memory",
+	[END_DIALOGUE_TIMEOUT] = "dialogue-timeout",
 };
 
 const char *
@@ -80,6 +83,7 @@ conn_limit_s(const struct conn *c)
 
 	switch (c->state) {
 	case CONN_HANDSHAKE:
+	case CONN_DIALOGUE:
 		return sc->timeout_busy_s;
 	case CONN_CONNECTING:
 		return sc->timeout_connect_s;
@@ -100,6 +104,8 @@ conn_timeout_end(const struct conn *c)
 {
 	if (c->state == CONN_HANDSHAKE)
 		return END_HANDSHAKE_TIMEOUT;
+	if (c->state == CONN_DIALOGUE)
+		return END_DIALOGUE_TIMEOUT;
 	if (buf_len(&c->to_backend.buf) > 0 || buf_len(&c->to_client.buf) > 0)
 		return END_BUSY_TIMEOUT;
 	if (c->to_backend.dst_shut || c->to_client.dst_shut)
@@ -150,6 +156,10 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		backend_connect_timeout(c);
 		return;
 	}
+	if (c->state == CONN_DIALOGUE) {
+		dialogue_say_fatal(c, ST_FATAL_TIMEOUT);
+		conn_set_detail(c, "no STARTTLS within TIMEOUTbusy = %.0fs", conn_limit_s(c));
+	}
 	conn_set_detail(c, "no progress for %.0fs", conn_limit_s(c));
 	conn_close(c, conn_timeout_end(c));
 }
@@ -166,6 +176,10 @@ handshake_step(struct conn *c)
 	if ((rc = SSL_do_handshake(c->tls_side->ssl)) == 1) {
 		stats_add(&c->svc->stats->handshakes, 1);
 		conn_io_want(c, c->tls_side, 0);
+		if (c->backend_up) {
+			dialogue_tls_up(c);          /* STARTTLS: the backend is there already */
+			return;
+		}
 		c->state = CONN_CONNECTING;
 		backend_connect_start(c);
 		return;
@@ -182,8 +196,39 @@ handshake_step(struct conn *c)
 void
 conn_backend_connected(struct conn *c)
 {
+	c->backend_up = true;
+	if (c->stls != NULL) {
+		c->state = CONN_DIALOGUE;
+		dialogue_start(c);
+		return;
+	}
+	conn_start_relay(c);
+}
+
+void
+conn_backend_unreachable(struct conn *c)
+{
+	/* a mail client gets its protocol's "try again later", not a bare close */
+	dialogue_say_fatal(c, ST_FATAL_UNAVAILABLE);
+	conn_close(c, END_BACKEND_UNREACHABLE);
+}
+
+void
+conn_start_relay(struct conn *c)
+{
 	c->state = CONN_RELAY;
 	relay_start(c);
+}
+
+void
+conn_start_handshake(struct conn *c)
+{
+	c->state = CONN_HANDSHAKE;
+	/* the backend is watched meanwhile: what it sends unasked is dropped */
+	conn_io_want(c, &c->backend, EV_READ);
+	conn_touch(c);
+	conn_timer_update(c);
+	handshake_step(c);
 }
 
 /* --- accept and close ------------------------------------------------------------- */
@@ -195,7 +240,13 @@ endpoint_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	switch (c->state) {
 	case CONN_HANDSHAKE:
-		handshake_step(c);
+		if (io == &c->backend.io)
+			dialogue_drain_backend(c);
+		else
+			handshake_step(c);
+		break;
+	case CONN_DIALOGUE:
+		dialogue_run(c);
 		break;
 	case CONN_CONNECTING:
 		if (io == &c->backend.io)
@@ -243,14 +294,19 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
     const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct conn *c = calloc(1, sizeof(*c));
+	const struct service_conf *sc = svc->conf;
 	char label[ADDR_LABEL_BYTES];
 
 	if (c == NULL || (c->tls = service_tls_acquire(svc)) == NULL ||
-	    (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL) {
+	    (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL ||
+	    (sc->protocol != PROTOCOL_NONE &&
+	     (c->stls = starttls_new(sc->protocol, sc->require_tls)) == NULL)) {
 		addr_format(peer, label, sizeof(label));
 		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
-		if (c != NULL)
+		if (c != NULL) {
+			SSL_free(c->client.ssl);
 			tlsctx_unref(c->tls);
+		}
 		free(c);
 		close(fd);
 		return;
@@ -274,6 +330,12 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	c->started = ev_now(w->loop);
 	conn_touch(c);
 	conn_timer_update(c);
+	if (c->stls != NULL) {
+		/* STARTTLS: the backend's greeting opens the dialogue */
+		c->state = CONN_CONNECTING;
+		backend_connect_start(c);
+		return;
+	}
 	c->state = CONN_HANDSHAKE;
 	/* the ClientHello has usually arrived with the connection */
 	handshake_step(c);
@@ -282,9 +344,9 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 static void
 conn_log_summary(const struct conn *c)
 {
-	const bool tls_up = c->state != CONN_HANDSHAKE;
+	const bool tls_up = c->tls_side->ssl != NULL && SSL_is_init_finished(c->tls_side->ssl);
 	char client[ADDR_LABEL_BYTES];
-	const char *backend = c->state == CONN_RELAY ? c->svc->targets[c->target].label : "-";
+	const char *backend = c->backend_up ? c->svc->targets[c->target].label : "-";
 
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
@@ -311,7 +373,7 @@ conn_say_goodbye(struct conn *c)
 	default:
 		break;
 	}
-	if (c->state == CONN_HANDSHAKE || c->tls_side->ssl == NULL)
+	if (c->tls_side->ssl == NULL || !SSL_is_init_finished(c->tls_side->ssl))
 		return;
 	/* the pipe into the TLS side has not sent its close_notify yet */
 	if (!(c->tls_side == &c->client ? c->to_client.dst_shut : c->to_backend.dst_shut)) {
@@ -377,6 +439,7 @@ conn_close(struct conn *c, enum conn_end end)
 	endpoint_close(c, &c->backend);
 	buf_release(&c->to_backend.buf);
 	buf_release(&c->to_client.buf);
+	starttls_free(c->stls);
 	tlsctx_unref(c->tls);
 	snapshot_unref(c->snap);
 	worker_conn_remove(c->worker, c);

@@ -6,6 +6,11 @@
  *   (TLS, TIMEOUTbusy)  (backend, TIMEOUTconnect    (both pipes; TIMEOUTidle,
  *                        per address, failover)      TIMEOUTbusy, TIMEOUTclose)
  *
+ * and with `protocol = smtp | imap | pop3` (STARTTLS, dialogue.h):
+ *
+ *   CONN_CONNECTING --> CONN_DIALOGUE --> CONN_HANDSHAKE --> CONN_RELAY
+ *                       (plaintext, TIMEOUTbusy in all)
+ *
  * It holds its own references to the snapshot and the TLS context it was
  * accepted under, so neither a reload nor a certificate swap disturbs it.
  * Every way out goes through conn_close(c, end), which logs one line. */
@@ -23,6 +28,7 @@
 
 struct service;
 struct snapshot;
+struct starttls;
 struct tlsctx;
 struct worker;
 
@@ -30,6 +36,7 @@ enum conn_state {
 	CONN_HANDSHAKE,
 	CONN_CONNECTING,
 	CONN_RELAY,
+	CONN_DIALOGUE,            /* plaintext before STARTTLS (dialogue.c) */
 };
 
 /* How a connection ended, as logged in end=... */
@@ -47,6 +54,7 @@ enum conn_end {
 	END_BACKEND_ERROR,
 	END_SHUTDOWN,             /* daemon stopping, drain deadline passed */
 	END_NO_MEMORY,
+	END_DIALOGUE_TIMEOUT,     /* no STARTTLS within TIMEOUTbusy */
 };
 
 /* One side of a connection: a socket, with TLS on it or not. The client
@@ -71,6 +79,7 @@ struct pipe {
 	bool dst_shut;            /* ...and that end has been passed on */
 	bool read_wants_write;    /* src is TLS: SSL_read needs the socket writable */
 	bool write_wants_read;    /* dst is TLS: SSL_write/SSL_shutdown need it readable */
+	size_t reserve;           /* room the reader leaves free (the STARTTLS filter's) */
 };
 
 struct conn {
@@ -96,6 +105,10 @@ struct conn {
 	socklen_t peer_len;
 
 	struct pipe to_backend, to_client;
+
+	struct starttls *stls;            /* protocol = smtp|imap|pop3: the dialogue, then
+	                                     the filter (starttls.h); NULL otherwise */
+	bool backend_up;                  /* the backend is connected */
 };
 
 /* Takes over an accepted client socket for svc of snap. On failure (out of
@@ -120,8 +133,11 @@ void conn_timer_update(struct conn *c);
 /* Disables Nagle's algorithm on a relayed socket (see conn.c for why). */
 void conn_set_nodelay(int fd);
 
-/* State transitions, called by backend.c and relay.c. */
+/* State transitions, called by backend.c, relay.c and dialogue.c. */
 void conn_backend_connected(struct conn *c);
+void conn_backend_unreachable(struct conn *c);   /* every target failed: closes c */
+void conn_start_handshake(struct conn *c);       /* after STARTTLS */
+void conn_start_relay(struct conn *c);
 
 const char *conn_end_name(enum conn_end end);
 
