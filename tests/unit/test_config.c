@@ -331,6 +331,13 @@ describe_service(char *out, size_t size, const struct service_conf *s, const cha
 		snprintf(out, size, "%u", s->timeout_idle_s);
 	else if (strcmp(option, "name@line") == 0)
 		snprintf(out, size, "%s@%u", s->name, s->line);
+	else if (strcmp(option, "protocol") == 0)
+		snprintf(out, size, "%s@%u", (const char *[]){ "none", "smtp", "imap", "pop3" }
+		    [s->protocol], s->protocol_line);
+	else if (strcmp(option, "proxy_header") == 0)
+		snprintf(out, size, "v%d@%u", (int)s->proxy_header, s->proxy_header_line);
+	else if (strcmp(option, "requireTLS") == 0)
+		snprintf(out, size, "%s", s->require_tls ? "yes" : "no");
 	else
 		return false;
 	return true;
@@ -444,6 +451,16 @@ static const struct value_case value_cases[] = {
 	{ "[imaps]\ncert = /etc/ssl/my mail.pem\n" "accept = 993\nconnect = 143\n", "imaps",
 	  "cert", "/etc/ssl/my mail.pem@2" },
 
+	/* STARTTLS: protocol and requireTLS; stunnel's protocol = proxy is a PROXY v1 header */
+	{ "[imap]\nprotocol = imap\n" NEED_ALL, "imap", "protocol", "imap@2" },
+	{ "[smtp]\nprotocol = SMTP\n" NEED_ALL, "smtp", "protocol", "smtp@2" },
+	{ "[pop3]\nprotocol = pop3\n" NEED_ALL, "pop3", "protocol", "pop3@2" },
+	{ "protocol = smtp\n[smtp]\n" NEED_ALL, "smtp", "protocol", "smtp@1" },
+	{ "[imaps]\nprotocol = proxy\n" NEED_ALL, "imaps", "protocol", "none@2" },
+	{ "[imaps]\nprotocol = proxy\n" NEED_ALL, "imaps", "proxy_header", "v1@2" },
+	{ "[smtp]\nprotocol = smtp\nrequireTLS = no\n" NEED_ALL, "smtp", "requireTLS", "no" },
+	{ "requireTLS = no\n[smtp]\nprotocol = smtp\n" NEED_ALL, "smtp", "requireTLS", "no" },
+	{ "[smtp]\nprotocol = smtp\nrequireTLS = yes\n" NEED_ALL, "smtp", "requireTLS", "yes" },
 	/* client verification; verifyChain and verifyPeer imply requireCert */
 	{ "[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "verifyChain", "yes" },
 	{ "[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "requireCert", "yes" },
@@ -770,6 +787,9 @@ static const struct {
 	{ "TIMEOUTclose", "60" },
 	{ "TIMEOUTconnect", "10" },
 	{ "TIMEOUTidle", "43200" },
+	{ "protocol", "none@0" },
+	{ "proxy_header", "v0@0" },
+	{ "requireTLS", "yes" },
 	{ "certstore", "(none)@0" },
 	{ "control", "(none)@0" },
 	{ "controlMode", "0660@0" },
@@ -843,7 +863,16 @@ static const struct error_case error_cases[] = {
 	{ MINIMAL "ocspflag = NOCERTS\n", "t.conf:5: ocspflag: " UNSUPPORTED },
 	{ "engineCtrl = PIN:1234\n" MINIMAL, "t.conf:1: engineCtrl: " UNSUPPORTED },
 	{ MINIMAL "PSKsecrets = /etc/stunnel/psk.txt\n", "t.conf:5: PSKsecrets: " UNSUPPORTED },
-	{ MINIMAL "protocol = smtp\n", "t.conf:5: protocol: " UNSUPPORTED },
+	{ MINIMAL "protocolHost = mail.example.org:25\n", "t.conf:5: protocolHost: " UNSUPPORTED },
+	{ MINIMAL "protocolUsername = me\n", "t.conf:5: protocolUsername: " UNSUPPORTED },
+	{ MINIMAL "protocol = ldap\n", "t.conf:5: protocol: stunnel's protocol \"ldap\" is not "
+	  "supported by certwrapd; it speaks smtp, imap, pop3 and proxy" },
+	{ MINIMAL "protocol = connect\n", "t.conf:5: protocol: stunnel's protocol \"connect\" is "
+	  "not supported by certwrapd; it speaks smtp, imap, pop3 and proxy" },
+	{ MINIMAL "protocol = smtps\n",
+	  "t.conf:5: protocol: expected smtp, imap, pop3 or proxy, got \"smtps\"" },
+	{ MINIMAL "requireTLS = maybe\n",
+	  "t.conf:5: requireTLS: expected yes or no, got \"maybe\"" },
 	{ MINIMAL "sessionCacheSize = 1000\n", "t.conf:5: sessionCacheSize: " UNSUPPORTED },
 	{ MINIMAL "TIMEOUTocsp = 5\n", "t.conf:5: TIMEOUTocsp: " UNSUPPORTED },
 	{ MINIMAL "socket = l:TCP_NODELAY=1\n", "t.conf:5: socket: " UNSUPPORTED },
