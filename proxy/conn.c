@@ -299,7 +299,7 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 
 	if (c == NULL || (c->tls = service_tls_acquire(svc)) == NULL ||
 	    (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL ||
-	    (sc->protocol != PROTOCOL_NONE &&
+	    (sc->protocol != PROTOCOL_NONE && !sc->client &&
 	     (c->stls = starttls_new(sc->protocol, sc->require_tls)) == NULL)) {
 		addr_format(peer, label, sizeof(label));
 		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);

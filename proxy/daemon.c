@@ -78,7 +78,10 @@ static void
 log_connections(struct daemon *d)
 {
 	ev_tstamp now = ev_now(d->worker.loop);
-	static const char *const states[] = { "handshake", "connecting", "relay" };
+	static const char *const states[] = {
+		[CONN_HANDSHAKE] = "handshake", [CONN_CONNECTING] = "connecting",
+		[CONN_RELAY] = "relay", [CONN_DIALOGUE] = "dialogue",
+	};
 
 	log_notice("connections: %u open", d->worker.n_conns);
 	for (struct conn *c = d->worker.conns; c != NULL; c = c->next) {

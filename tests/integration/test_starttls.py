@@ -29,7 +29,9 @@ import time
 import pytest
 
 from conftest import (BACKEND_PASS, BACKEND_USER, KNOWN_MESSAGE, READY_TIMEOUT_S, LineClient,
-                      config_text, free_port, run_check, service, wait_for)
+                      ManagedProcess, config_text, free_port, run_check, service, wait_for)
+
+STUNNEL = "/usr/bin/stunnel4"
 
 PROTOCOLS = ("smtp", "imap", "pop3")
 LONG_LINE = b"A" * 5000 + b"\r\n"          # longer than STARTTLS_LINE_MAX (4096)
@@ -569,29 +571,65 @@ def test_unreachable_backend_gets_the_protocols_temporary_failure(pki, tls_backe
 # --- stunnel compatibility ----------------------------------------------------------------
 
 
-def test_stunnel_conf_with_protocol_smtp_starts_unchanged(pki, tls_backend, certwrapd, tmp_path):
-    port = free_port()
-    text = f"""\
+def stunnel_smtp_conf(pki, backend, port):
+    """A stunnel.conf with a STARTTLS service, as written for stunnel."""
+    return f"""\
 ; stunnel.conf: STARTTLS in front of the local MTA
 foreground = yes
 syslog = no
 debug = info
+pid =
 cert = {pki.fullchain}
 key = {pki.leaf_key}
 CAfile = {pki.root}
 
 [smtp-starttls]
 accept = 127.0.0.1:{port}
-connect = {tls_backend.addr('smtp')}
+connect = {backend.addr('smtp')}
 protocol = smtp
 """
+
+
+def smtp_after_starttls(pki, port):
+    """(greeting, EHLO keywords before TLS, EHLO keywords after TLS) through port."""
+    with LineClient.connect("127.0.0.1", port) as c:
+        greeting = smtp_reply(c)
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.ehlo("c.example")
+        before = set(smtp.esmtp_features)
+        smtp.starttls(context=pki.client_context())
+        smtp.ehlo("c.example")
+        after = set(smtp.esmtp_features)
+        assert smtp.login(BACKEND_USER, BACKEND_PASS)[0] == 235
+    return greeting, before, after
+
+
+def test_stunnel_conf_with_protocol_smtp_starts_unchanged(pki, tls_backend, certwrapd):
+    port = free_port()
+    text = stunnel_smtp_conf(pki, tls_backend, port)
     status, out, err = run_check(text)
     assert status == 0, err
     certwrapd(text)
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-        code, banner = smtp.ehlo()
-        assert code == 250 and smtp.has_extn("starttls")
-        smtp.starttls(context=pki.client_context())
-        smtp.ehlo()
-        assert not smtp.has_extn("starttls")
-        assert smtp.login(BACKEND_USER, BACKEND_PASS)[0] == 235
+    greeting, before, after = smtp_after_starttls(pki, port)
+    # the real daemon's greeting; the backend's own STARTTLS never shows
+    assert greeting[0].endswith(b" ESMTP testbackend\r\n") and b"stunnel" not in greeting[0]
+    assert "starttls" in before and "auth" not in before, before
+    assert "starttls" not in after and "auth" in after, after
+
+
+def test_the_same_file_under_stunnel_leaks_the_backends_starttls(pki, tls_backend, tmp_path):
+    """What certwrapd does better: stunnel rewrites the banner and relays the
+    backend's own STARTTLS after TLS, where the backend cannot do it."""
+    port = free_port()
+    conf = tmp_path / "stunnel.conf"
+    conf.write_text(stunnel_smtp_conf(pki, tls_backend, port))
+    st = ManagedProcess([STUNNEL, conf], tmp_path / "stunnel.out", "stunnel")
+    st.start()
+    try:
+        st.wait_log(r"Accepting new connections")
+        greeting, before, after = smtp_after_starttls(pki, port)
+    finally:
+        problems = st.problems()
+    assert not problems, problems
+    assert b"stunnel for ESMTP" in greeting[0], greeting       # its banner, not the daemon's
+    assert "starttls" in after, after
