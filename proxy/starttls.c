@@ -563,7 +563,9 @@ starttls_take_backend_rest(struct starttls *st, char *out, size_t room)
 	if (d == NULL || st->filter == NULL)
 		return 0;
 	n = starttls_filter(st, d->in[ST_BACKEND], d->in_len[ST_BACKEND], out, room);
-	d->in_len[ST_BACKEND] = 0;
+	/* the last of the dialogue: its buffers go */
+	free(st->dlg);
+	st->dlg = NULL;
 	return n;
 }
 

@@ -82,7 +82,8 @@ const char *starttls_fatal_reply(enum service_protocol proto, enum starttls_fata
 /* After ST_PASSTHROUGH, once the outputs are written: what is left of the
  * client's input, raw, into out (at most room, which must hold
  * STARTTLS_LINE_MAX), and what is left of the backend's, filtered (room must
- * hold STARTTLS_LINE_MAX plus starttls_filter_slack()). Returns the lengths. */
+ * hold STARTTLS_LINE_MAX plus starttls_filter_slack()), in this order: the
+ * second frees the dialogue's buffers. Returns the lengths. */
 size_t starttls_take_client_rest(struct starttls *st, char *out, size_t room);
 size_t starttls_take_backend_rest(struct starttls *st, char *out, size_t room);
 
