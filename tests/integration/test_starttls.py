@@ -299,6 +299,8 @@ class FakeBackend:
         self.sock.settimeout(READY_TIMEOUT_S)
         self.port = self.sock.getsockname()[1]
         self.greeting, self.replies, self.lines = greeting, replies, []
+        self.conn = None
+        self.connected = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -309,6 +311,8 @@ class FakeBackend:
             return
         with conn:
             conn.settimeout(READY_TIMEOUT_S)
+            self.conn = conn
+            self.connected.set()
             conn.sendall(self.greeting)
             f = conn.makefile("rb")
             for _ in range(100):
@@ -323,6 +327,12 @@ class FakeBackend:
                 if out is None:
                     return
                 conn.sendall(out)
+
+    def send_now(self, data):
+        """Sends data to certwrapd unasked, from the test's thread; returns once
+        the kernel has it (on loopback: in certwrapd's receive buffer)."""
+        assert self.connected.wait(READY_TIMEOUT_S)
+        self.conn.sendall(data)
 
     def stop(self):
         self.sock.close()
@@ -404,6 +414,29 @@ def test_backend_bytes_sent_unasked_before_tls_never_arrive_inside_it(pki, certw
     finally:
         fake.stop()
     assert daemon.log().count("injected") == 0
+
+
+def test_backend_bytes_sent_during_the_handshake_are_dropped(pki, certwrapd):
+    """Unasked bytes that reach certwrapd after its 220 and before the TLS
+    session is up are not the answer to the first command inside TLS."""
+    fake = FakeBackend(b"220 fake.example ESMTP\r\n", smtp_fake)
+    port = free_port()
+    daemon = certwrapd(config_text({"smtp": service(port, f"127.0.0.1:{fake.port}",
+                                                    cert=pki.fullchain, key=pki.leaf_key,
+                                                    CAfile=pki.root, protocol="smtp")}))
+    try:
+        with LineClient.connect("127.0.0.1", port) as c:
+            smtp_reply(c)
+            c.send(b"STARTTLS\r\n")
+            assert smtp_reply(c) == [b"220 2.0.0 Ready to start TLS\r\n"]
+            fake.send_now(b"250 2.0.0 injected during the handshake\r\n")
+            with tls_wrap(pki, c) as t:
+                t.send(b"EHLO second\r\n")
+                assert smtp_reply(t) == [b"250-fake.example second\r\n", b"250 8BITMIME\r\n"]
+    finally:
+        fake.stop()
+    daemon.wait_log(r"smtp: conn client=127\.0\.0\.1:\d+: plaintext dropped at STARTTLS: "
+                    r"client=0 bytes \(pipelined after STARTTLS\) backend=41 bytes")
 
 
 # --- security: credentials before TLS --------------------------------------------------
