@@ -52,7 +52,7 @@ try_targets(struct conn *c)
 	int fd;
 
 	if (c->target >= c->svc->n_targets) {
-		conn_close(c, END_BACKEND_UNREACHABLE);
+		conn_backend_unreachable(c);
 		return;
 	}
 	a = &c->svc->targets[c->target];

@@ -486,10 +486,6 @@ check_client_mode(struct config_parser *p, const struct service_conf *s)
 			config_parser_fail(p, s->check_host_lines[0], "checkHost", "checks the "
 			    "upstream's certificate in client mode only; add client = yes or remove "
 			    "this line");
-		/* server-side STARTTLS is not part of this build yet */
-		if (s->protocol != PROTOCOL_NONE)
-			config_parser_fail(p, s->protocol_line, "protocol", "without client = yes not "
-			    "supported by this build; add client = yes or remove this line");
 		return;
 	}
 	check_client_only_server_options(p, s);

@@ -780,24 +780,40 @@ parse_check_host(struct config_parser *p, const struct config_option *opt, void 
 	return 0;
 }
 
-/* protocol: the mail protocols certwrapd speaks before TLS. */
+/* protocol: the plaintext dialogue before STARTTLS (server), or what the
+ * client side speaks (client = yes: the client-mode part). stunnel's
+ * `protocol = proxy` is a PROXY v1 header, kept as proxyProtocol's v1. */
 static int
 parse_protocol(struct config_parser *p, const struct config_option *opt, void *base,
     const char *value, unsigned line)
 {
-	static const struct { const char *name; enum service_protocol protocol; } names[] = {
-		{ "smtp", PROTOCOL_SMTP }, { "imap", PROTOCOL_IMAP }, { "pop3", PROTOCOL_POP3 },
+	static const char *const stunnel_only[] = {
+		"cifs", "capwin", "capwinctrl", "connect", "ldap", "nntp", "pgsql", "socks",
 	};
+	struct service_conf *sc = base;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcasecmp(value, names[i].name) == 0) {
-			*FIELD(enum service_protocol, base, opt) = names[i].protocol;
-			record_line(base, opt, line);
-			return 0;
-		}
+	if (strcasecmp(value, "smtp") == 0)
+		sc->protocol = PROTOCOL_SMTP;
+	else if (strcasecmp(value, "imap") == 0)
+		sc->protocol = PROTOCOL_IMAP;
+	else if (strcasecmp(value, "pop3") == 0)
+		sc->protocol = PROTOCOL_POP3;
+	else if (strcasecmp(value, "proxy") == 0) {
+		sc->protocol = PROTOCOL_NONE;
+		sc->proxy_header = PROXY_HEADER_V1;
+		if (line > sc->proxy_header_line)
+			sc->proxy_header_line = line;
+	} else {
+		for (size_t i = 0; i < sizeof(stunnel_only) / sizeof(stunnel_only[0]); i++)
+			if (strcasecmp(value, stunnel_only[i]) == 0)
+				return config_parser_fail(p, line, opt->name, "stunnel's protocol "
+				    "\"%s\" is not supported by certwrapd; it speaks smtp, imap, pop3 "
+				    "and proxy", value);
+		return config_parser_fail(p, line, opt->name,
+		    "expected smtp, imap, pop3 or proxy, got \"%s\"", value);
 	}
-	return config_parser_fail(p, line, opt->name, "expected smtp, imap or pop3, got \"%s\"",
-	    value);
+	record_line(base, opt, line);
+	return 0;
 }
 
 /* --- the table ------------------------------------------------------------------------ */
@@ -923,8 +939,12 @@ const struct config_option config_options[] = {
 	  .stunnel = "client mode: a host name the upstream's certificate must match; repeat "
 	  "for alternatives", .flags = OPT_REPEATABLE },
 	{ .name = "protocol", .scope = SCOPE_SERVICE, .parse = parse_protocol,
-	  .field = SVC(protocol), .line_field = SVC(protocol_line), .syntax = "smtp | imap | pop3",
-	  .stunnel = "the plaintext dialogue before TLS (STARTTLS)" },
+	  .field = SVC(protocol), .line_field = SVC(protocol_line),
+	  .syntax = "smtp | imap | pop3 | proxy",
+	  .stunnel = "plaintext dialogue before STARTTLS (proxy: a PROXY v1 header)" },
+	{ .name = "requireTLS", .scope = SCOPE_SERVICE, .parse = parse_bool,
+	  .field = SVC(require_tls), .default_value = "yes", .syntax = "yes | no",
+	  .stunnel = "certwrapd only: refuse credentials and mail before STARTTLS" },
 	{ .name = "TIMEOUTbusy", .scope = SCOPE_SERVICE, .parse = parse_seconds,
 	  .field = SVC(timeout_busy_s),
 	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_BUSY_S), .syntax = "SECONDS",
@@ -1018,6 +1038,7 @@ const struct config_unsupported config_unsupported[] = {
 	{ "delay", NULL, NULL },      { "engine*", NULL, NULL },    { "exec", NULL, NULL },
 	{ "execArgs", NULL, NULL },   { "fips", NULL, NULL },       { "ident", NULL, NULL },
 	{ "libwrap", NULL, NULL },    { "local", NULL, NULL },      { "logId", NULL, NULL },
+	/* protocol itself is an option; protocolHost, protocolUsername... are not */
 	{ "OCSP*", NULL, NULL },      { "protocol*", NULL, NULL },  { "PSK*", NULL, NULL },
 	{ "pty", NULL, NULL },        { "redirect", NULL, NULL },   { "renegotiation", NULL, NULL },
 	{ "reset", NULL, NULL },      { "retry", NULL, NULL },      { "securityLevel", NULL, NULL },

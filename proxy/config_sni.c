@@ -109,6 +109,12 @@ primary_of(struct config_parser *p, struct config *cfg, const struct service_con
 	else if (config_sni_is_secondary(primary))
 		config_parser_fail(p, s->sni.line, "sni", "[%s] is itself a secondary (sni at "
 		    "line %u); name the service with the accept", name, primary->sni.line);
+	else if (primary->protocol != PROTOCOL_NONE && s->n_connect > 0)
+		/* STARTTLS talks to the backend before the client names a server */
+		config_parser_fail(p, s->sni.line, "sni", "[%s] speaks STARTTLS (protocol, line "
+		    "%u), so its backend is connected before the client names a server: [%s] "
+		    "may bring a certificate but not a connect of its own; remove its connect",
+		    name, primary->protocol_line, s->name);
 	else
 		return primary;
 	return NULL;

@@ -14,10 +14,12 @@
 
 #include "proxy/addr.h"
 #include "proxy/backend.h"
+#include "proxy/dialogue.h"
 #include "proxy/log.h"
 #include "proxy/proxyheader.h"
 #include "proxy/relay.h"
 #include "proxy/snapshot.h"
+#include "proxy/starttls.h"
 #include "proxy/stats.h"
 #include "proxy/tls.h"
 #include "proxy/upstream.h"
@@ -37,6 +39,7 @@ static const char *const end_names[] = {
 	[END_BACKEND_ERROR] = "backend-error",
 	[END_SHUTDOWN] = "shutdown",
 	[END_NO_MEMORY] = "out-of-memory",
+	[END_DIALOGUE_TIMEOUT] = "dialogue-timeout",
 };
 
 const char *
@@ -83,6 +86,7 @@ conn_limit_s(const struct conn *c)
 	switch (c->state) {
 	case CONN_HANDSHAKE:
 	case CONN_UPSTREAM_STARTTLS:
+	case CONN_DIALOGUE:
 		return sc->timeout_busy_s;
 	case CONN_CONNECTING:
 		return sc->timeout_connect_s;
@@ -103,6 +107,8 @@ conn_timeout_end(const struct conn *c)
 {
 	if (c->state == CONN_HANDSHAKE || c->state == CONN_UPSTREAM_STARTTLS)
 		return END_HANDSHAKE_TIMEOUT;
+	if (c->state == CONN_DIALOGUE)
+		return END_DIALOGUE_TIMEOUT;
 	if (buf_len(&c->to_backend.buf) > 0 || buf_len(&c->to_client.buf) > 0)
 		return END_BUSY_TIMEOUT;
 	if (c->to_backend.dst_shut || c->to_client.dst_shut)
@@ -153,6 +159,10 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		backend_connect_timeout(c);
 		return;
 	}
+	if (c->state == CONN_DIALOGUE) {
+		dialogue_say_fatal(c, ST_FATAL_TIMEOUT);
+		conn_set_detail(c, "no STARTTLS within TIMEOUTbusy = %.0fs", conn_limit_s(c));
+	}
 	conn_set_detail(c, "no progress for %.0fs", conn_limit_s(c));
 	conn_close(c, conn_timeout_end(c));
 }
@@ -178,6 +188,10 @@ handshake_step(struct conn *c)
 		conn_io_want(c, c->tls_side, 0);
 		if (conn_is_client_mode(c)) {
 			upstream_tls_ready(c);
+			return;
+		}
+		if (c->backend_up) {
+			dialogue_tls_up(c);          /* STARTTLS: the backend is there already */
 			return;
 		}
 		c->state = CONN_CONNECTING;
@@ -251,11 +265,31 @@ conn_backend_connected(struct conn *c)
 		upstream_start(c);
 		return;
 	}
-	c->state = CONN_RELAY;
+	/* the PROXY header goes first, before any byte of a dialogue too */
 	if (conn_queue_proxy_header(c) == -1) {
 		conn_close(c, END_BACKEND_ERROR);
 		return;
 	}
+	if (c->stls != NULL) {
+		c->state = CONN_DIALOGUE;
+		dialogue_start(c);
+		return;
+	}
+	conn_start_relay(c);
+}
+
+void
+conn_backend_unreachable(struct conn *c)
+{
+	/* a mail client gets its protocol's "try again later", not a bare close */
+	dialogue_say_fatal(c, ST_FATAL_UNAVAILABLE);
+	conn_close(c, END_BACKEND_UNREACHABLE);
+}
+
+void
+conn_start_relay(struct conn *c)
+{
+	c->state = CONN_RELAY;
 	relay_start(c);
 }
 
@@ -276,6 +310,17 @@ conn_sni_chosen(struct conn *c, struct service *svc, struct service *primary,
 	c->svc = relay;
 }
 
+void
+conn_start_handshake(struct conn *c)
+{
+	c->state = CONN_HANDSHAKE;
+	/* the backend is watched meanwhile: what it sends unasked is dropped */
+	conn_io_want(c, &c->backend, EV_READ);
+	conn_touch(c);
+	conn_timer_update(c);
+	handshake_step(c);
+}
+
 /* --- accept and close ------------------------------------------------------------- */
 
 static void
@@ -285,7 +330,13 @@ endpoint_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	switch (c->state) {
 	case CONN_HANDSHAKE:
-		handshake_step(c);
+		if (io == &c->backend.io)
+			dialogue_drain_backend(c);
+		else
+			handshake_step(c);
+		break;
+	case CONN_DIALOGUE:
+		dialogue_run(c);
 		break;
 	case CONN_CONNECTING:
 		if (io == &c->backend.io)
@@ -337,17 +388,22 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
     const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	const bool client_mode = svc->conf->client;
+	const struct service_conf *sc = svc->conf;
+	const bool client_mode = sc->client;
 	char label[ADDR_LABEL_BYTES];
 
 	/* client mode: the client speaks plaintext; the TLS is made later,
 	 * towards the backend (upstream.c) */
 	if (c == NULL || (c->tls = service_tls_acquire(svc)) == NULL ||
-	    (!client_mode && (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL)) {
+	    (!client_mode && (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL) ||
+	    (sc->protocol != PROTOCOL_NONE && !client_mode &&
+	     (c->stls = starttls_new(sc->protocol, sc->require_tls)) == NULL)) {
 		addr_format(peer, label, sizeof(label));
 		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
-		if (c != NULL)
+		if (c != NULL) {
+			SSL_free(c->client.ssl);
 			tlsctx_unref(c->tls);
+		}
 		free(c);
 		close(fd);
 		return;
@@ -378,6 +434,12 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	}
 	conn_touch(c);
 	conn_timer_update(c);
+	if (c->stls != NULL) {
+		/* STARTTLS: the backend's greeting opens the dialogue */
+		c->state = CONN_CONNECTING;
+		backend_connect_start(c);
+		return;
+	}
 	c->state = CONN_HANDSHAKE;
 	/* the ClientHello has usually arrived with the connection */
 	handshake_step(c);
@@ -492,6 +554,7 @@ conn_close(struct conn *c, enum conn_end end)
 	endpoint_close(c, &c->backend);
 	buf_release(&c->to_backend.buf);
 	buf_release(&c->to_client.buf);
+	starttls_free(c->stls);
 	tlsctx_unref(c->tls);
 	snapshot_unref(c->snap);
 	worker_conn_remove(c->worker, c);

@@ -6,6 +6,11 @@
  *   (TLS, TIMEOUTbusy)  (backend, TIMEOUTconnect    (both pipes; TIMEOUTidle,
  *                        per address, failover)      TIMEOUTbusy, TIMEOUTclose)
  *
+ * and with `protocol = smtp | imap | pop3` (STARTTLS, dialogue.h):
+ *
+ *   CONN_CONNECTING --> CONN_DIALOGUE --> CONN_HANDSHAKE --> CONN_RELAY
+ *                       (plaintext, TIMEOUTbusy in all)
+ *
  * In client mode (client = yes, upstream.c) the TLS is on the backend side:
  *
  *   CONN_CONNECTING --> [CONN_UPSTREAM_STARTTLS] --> CONN_HANDSHAKE --> CONN_RELAY
@@ -34,6 +39,7 @@
 struct service;
 struct snapshot;
 struct starttls_client;
+struct starttls;
 struct tlsctx;
 struct worker;
 
@@ -42,6 +48,7 @@ enum conn_state {
 	CONN_CONNECTING,
 	CONN_UPSTREAM_STARTTLS,           /* client mode: asking the upstream for TLS */
 	CONN_RELAY,
+	CONN_DIALOGUE,            /* plaintext before STARTTLS (dialogue.c) */
 };
 
 /* How a connection ended, as logged in end=... */
@@ -59,6 +66,7 @@ enum conn_end {
 	END_BACKEND_ERROR,
 	END_SHUTDOWN,             /* daemon stopping, drain deadline passed */
 	END_NO_MEMORY,
+	END_DIALOGUE_TIMEOUT,     /* no STARTTLS within TIMEOUTbusy */
 };
 
 /* One side of a connection: a socket, with TLS on it or not. The client
@@ -83,6 +91,7 @@ struct pipe {
 	bool dst_shut;            /* ...and that end has been passed on */
 	bool read_wants_write;    /* src is TLS: SSL_read needs the socket writable */
 	bool write_wants_read;    /* dst is TLS: SSL_write/SSL_shutdown need it readable */
+	size_t reserve;           /* room the reader leaves free (the STARTTLS filter's) */
 };
 
 struct conn {
@@ -117,6 +126,9 @@ struct conn {
 
 	struct pipe to_backend, to_client;
 	size_t proxy_header_bytes;        /* the PROXY header's share of to_backend.bytes */
+
+	struct starttls *stls;            /* protocol = smtp|imap|pop3: the dialogue, then
+	                                     the filter (starttls.h); NULL otherwise */
 };
 
 /* Takes over an accepted client socket for svc of snap. On failure (out of
@@ -156,8 +168,11 @@ void conn_sni_chosen(struct conn *c, struct service *svc, struct service *primar
  * in end_detail; the caller closes c. */
 int conn_queue_proxy_header(struct conn *c);
 
-/* State transitions, called by backend.c, relay.c and upstream.c. */
+/* State transitions, called by backend.c, relay.c, dialogue.c and upstream.c. */
 void conn_backend_connected(struct conn *c);
+void conn_backend_unreachable(struct conn *c);   /* every target failed: closes c */
+void conn_start_handshake(struct conn *c);       /* after STARTTLS */
+void conn_start_relay(struct conn *c);
 void conn_handshake_start(struct conn *c);      /* on tls_side, TIMEOUTbusy */
 
 /* Whether c is a client-mode connection (TLS towards the backend). */

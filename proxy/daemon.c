@@ -81,6 +81,7 @@ log_connections(struct daemon *d)
 	static const char *const states[] = {
 		[CONN_HANDSHAKE] = "handshake", [CONN_CONNECTING] = "connecting",
 		[CONN_UPSTREAM_STARTTLS] = "upstream-starttls", [CONN_RELAY] = "relay",
+		[CONN_DIALOGUE] = "dialogue",
 	};
 
 	log_notice("connections: %u open", d->worker.n_conns);

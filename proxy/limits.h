@@ -24,6 +24,23 @@
 /* SIGTERM: open connections get this long to finish before they are cut. */
 #define SHUTDOWN_DRAIN_S       10.0
 
+/* The plaintext dialogue before STARTTLS (starttls.c): one line from the
+ * client or the backend, CRLF included (RFC 5321 allows 512 bytes for a
+ * command, IMAP capability lists run to a few hundred); a longer one gets
+ * the protocol's error and a close. */
+#define STARTTLS_LINE_MAX      4096
+
+/* What the dialogue may queue for one side before it stops reading: a few
+ * rewritten replies. At most RELAY_BUF_BYTES: it is handed to a relay pipe. */
+#define STARTTLS_OUT_BYTES     (16 * 1024)
+
+/* Commands the client may have in flight before the dialogue stops reading
+ * it (pipelining before TLS); after TLS, the POP3 filter's command queue. */
+#define STARTTLS_PENDING_MAX   32
+
+/* An IMAP tag certwrapd answers itself; a longer one gets an untagged BAD. */
+#define STARTTLS_TAG_MAX       64
+
 /* Address text: "[ffff:...:ffff]:65535" and a little room. */
 #define ADDR_LABEL_BYTES       64
 

@@ -22,6 +22,7 @@
 
 #include "proxy/conn.h"
 #include "proxy/limits.h"
+#include "proxy/starttls.h"
 #include "proxy/tls.h"
 
 /* What a pump step did: moved something, nothing, or closed the connection
@@ -66,6 +67,8 @@ tls_read_into(struct conn *c, struct pipe *p)
 		ERR_clear_error();
 		if ((n = SSL_read(p->src->ssl, dst, (int)buf_room(&p->buf))) > 0) {
 			buf_commit(&p->buf, (size_t)n);
+			if (p == &c->to_backend && c->stls != NULL)
+				starttls_observe_client(c->stls, dst, (size_t)n);
 			p->read_wants_write = false;
 			moved = PUMP_MOVED;
 			continue;
@@ -99,8 +102,43 @@ plain_read_into(struct conn *c, struct pipe *p)
 			return fail(c, END_NO_MEMORY, "relay buffer", NULL, 0);
 		if ((n = recv(p->src->fd, dst, buf_room(&p->buf), 0)) > 0) {
 			buf_commit(&p->buf, (size_t)n);
+			if (p == &c->to_backend && c->stls != NULL)
+				starttls_observe_client(c->stls, dst, (size_t)n);
 			moved = PUMP_MOVED;
 		} else if (n == 0) {
+			source_ended(c, p, p->src->closed_end);
+			moved = PUMP_MOVED;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else if (errno != EINTR) {
+			return fail(c, p->src->error_end, p->src->name, NULL, 0);
+		}
+	}
+	if (buf_len(&p->buf) == 0)
+		buf_release(&p->buf);
+	return moved;
+}
+
+/* The backend's plaintext after STARTTLS: through the filter, which may
+ * hold a line back, so the pipe keeps `reserve` bytes of room for it. */
+static enum pump
+filtered_read_into(struct conn *c, struct pipe *p)
+{
+	char staging[RELAY_BUF_BYTES];
+	enum pump moved = PUMP_IDLE;
+
+	while (!p->src_eof && buf_room(&p->buf) > p->reserve) {
+		char *dst = buf_tail(&p->buf);
+		ssize_t n;
+
+		if (dst == NULL)
+			return fail(c, END_NO_MEMORY, "relay buffer", NULL, 0);
+		if ((n = recv(p->src->fd, staging, buf_room(&p->buf) - p->reserve, 0)) > 0) {
+			buf_commit(&p->buf, starttls_filter(c->stls, staging, (size_t)n, dst,
+			    buf_room(&p->buf)));
+			moved = PUMP_MOVED;
+		} else if (n == 0) {
+			buf_commit(&p->buf, starttls_filter_finish(c->stls, dst, buf_room(&p->buf)));
 			source_ended(c, p, p->src->closed_end);
 			moved = PUMP_MOVED;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -201,7 +239,13 @@ pipe_pump(struct conn *c, struct pipe *p)
 {
 	enum pump r, moved;
 
-	if ((r = p->src->ssl ? tls_read_into(c, p) : plain_read_into(c, p)) == PUMP_CLOSED)
+	if (p->src->ssl != NULL)
+		r = tls_read_into(c, p);
+	else if (p == &c->to_client && c->stls != NULL)
+		r = filtered_read_into(c, p);
+	else
+		r = plain_read_into(c, p);
+	if (r == PUMP_CLOSED)
 		return PUMP_CLOSED;
 	moved = r;
 	if ((r = p->dst->ssl ? tls_write_from(c, p) : plain_write_from(c, p)) == PUMP_CLOSED)
@@ -216,7 +260,7 @@ pipe_pump(struct conn *c, struct pipe *p)
 static int
 endpoint_events(const struct endpoint *ep, const struct pipe *from, const struct pipe *to)
 {
-	bool reading = !from->src_eof && buf_room(&from->buf) > 0;
+	bool reading = !from->src_eof && buf_room(&from->buf) > from->reserve;
 	bool writing = buf_len(&to->buf) > 0 || (to->src_eof && !to->dst_shut);
 	int events = 0;
 
@@ -260,7 +304,8 @@ relay_run(struct conn *c)
 		/* Past the budget, yield to other connections: the sockets' level-
 		 * triggered readiness brings us back, but bytes OpenSSL holds already
 		 * never wake libev, so those are taken first. */
-	} while (moved && (bytes_moved(c) < budget_end || SSL_has_pending(c->tls_side->ssl)));
+	} while (moved && (bytes_moved(c) < budget_end ||
+	    (c->tls_side->ssl != NULL && SSL_has_pending(c->tls_side->ssl))));
 
 	if (c->to_backend.dst_shut && c->to_client.dst_shut) {
 		conn_close(c, c->first_close);

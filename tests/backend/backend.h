@@ -45,6 +45,8 @@ struct backend_ctx {
 	const char *pass;
 	char hostname[256];          /* for greetings */
 	bool verbose;                /* trace client lines on stderr */
+	bool advertise_tls;          /* --advertise-tls: list STARTTLS, STLS and
+	                                LOGINDISABLED (never done: certwrapd must hide them) */
 	struct conn *conns;          /* every open connection, closed at exit */
 	unsigned conn_seq;           /* numbers connections in the trace */
 };

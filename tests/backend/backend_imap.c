@@ -21,6 +21,14 @@
 #define IMAP_MAILBOX_NAME_MAX 256
 #define IMAP_CAPS_PREAUTH "IMAP4rev1 AUTH=PLAIN"
 #define IMAP_CAPS_AUTH    "IMAP4rev1"
+#define IMAP_CAPS_TLS     " STARTTLS LOGINDISABLED"   /* --advertise-tls */
+
+/* The backend's own TLS capabilities (none, unless it pretends). */
+static const char *
+imap_caps_tls(const struct imap_session *s)
+{
+	return conn_ctx(s->c)->advertise_tls ? IMAP_CAPS_TLS : "";
+}
 
 /* The states a command is valid in, as a set of (1 << enum imap_state). */
 #define IN_NOT_AUTH (1u << IMAP_NOT_AUTH)
@@ -47,8 +55,9 @@ imap_capability(struct imap_session *s, const char *tag, struct imap_parser *ps)
 		imap_bad_syntax(s, tag);
 		return;
 	}
-	conn_printf(s->c, "* CAPABILITY %s\r\n%s OK CAPABILITY completed\r\n",
-	    s->state == IMAP_NOT_AUTH ? IMAP_CAPS_PREAUTH : IMAP_CAPS_AUTH, tag);
+	conn_printf(s->c, "* CAPABILITY %s%s\r\n%s OK CAPABILITY completed\r\n",
+	    s->state == IMAP_NOT_AUTH ? IMAP_CAPS_PREAUTH : IMAP_CAPS_AUTH,
+	    s->state == IMAP_NOT_AUTH ? imap_caps_tls(s) : "", tag);
 }
 
 /* In a selected mailbox, NOOP reports messages delivered meanwhile. */
@@ -460,7 +469,8 @@ imap_start(struct conn *c)
 	s->c = c;
 	s->state = IMAP_NOT_AUTH;
 	s->input = IMAP_IN_COMMAND;
-	conn_puts(c, "* OK [CAPABILITY " IMAP_CAPS_PREAUTH "] testbackend ready\r\n");
+	conn_printf(c, "* OK [CAPABILITY " IMAP_CAPS_PREAUTH "%s] testbackend ready\r\n",
+	    imap_caps_tls(s));
 	return s;
 }
 

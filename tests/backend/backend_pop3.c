@@ -53,7 +53,10 @@ static const char pop3_capa[] =
 static void
 pop3_capa_cmd(struct pop3_session *s, char *rest)
 {
-	conn_puts(s->c, pop3_capa);
+	/* STLS first in the list: the one line certwrapd must remove */
+	if (conn_ctx(s->c)->advertise_tls)
+		conn_puts(s->c, "+OK Capability list follows\r\nSTLS\r\n");
+	conn_puts(s->c, conn_ctx(s->c)->advertise_tls ? strchr(pop3_capa, '\n') + 1 : pop3_capa);
 }
 
 /* Opens the maildrop after a successful login. */

@@ -114,6 +114,8 @@ smtp_ehlo(struct smtp_session *s, char *arg)
 	conn_printf(s->c, "250-%s greets %.200s\r\n", conn_ctx(s->c)->hostname, arg);
 	conn_puts(s->c, "250-PIPELINING\r\n250-8BITMIME\r\n");
 	conn_printf(s->c, "250-SIZE %d\r\n", MESSAGE_MAX);
+	if (conn_ctx(s->c)->advertise_tls)
+		conn_puts(s->c, "250-STARTTLS\r\n");
 	conn_puts(s->c, "250-AUTH PLAIN LOGIN\r\n250 ENHANCEDSTATUSCODES\r\n");
 }
 

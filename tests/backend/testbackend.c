@@ -3,12 +3,17 @@
  *
  *   testbackend [--smtp ADDR] [--imap ADDR] [--pop3 ADDR] [--echo ADDR]
  *               [--spool DIR] [--user U --pass P] [--ready-file FILE] [--verbose]
+ *               [--advertise-tls]
  *
  * ADDR is host:port or [v6]:port; port 0 picks a free port. Each option may
  * be given several times. Once every listener is bound, one line
  *   ready smtp=127.0.0.1:40123 imap=127.0.0.1:40124 ...
  * (one key=address per listener, in command-line order) goes to stdout and,
  * atomically (temp file, rename), to FILE, so a test learns the real ports.
+ * --advertise-tls makes SMTP's EHLO list STARTTLS, IMAP's capabilities
+ * STARTTLS and LOGINDISABLED, and POP3's CAPA STLS, as a mail daemon with TLS
+ * of its own would; the commands themselves are still refused, so a test
+ * sees whether certwrapd hides them.
  * SIGTERM and SIGINT end it with status 0; bad arguments exit 2, a failure
  * to start exits 1. */
 #include <arpa/inet.h>
@@ -49,6 +54,7 @@ struct options {
 	const char *user;
 	const char *pass;
 	bool verbose;
+	bool advertise_tls;
 	struct listener listeners[BACKEND_LISTENERS_MAX];
 	size_t n_listeners;
 };
@@ -59,6 +65,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: testbackend [--smtp ADDR] [--imap ADDR] [--pop3 ADDR] [--echo ADDR]\n"
 	    "                   [--spool DIR] [--user U --pass P] [--ready-file FILE] [--verbose]\n"
+	    "                   [--advertise-tls]\n"
 	    "ADDR is host:port or [v6]:port (port 0: any free port); each option may repeat\n");
 	exit(EXIT_USAGE);
 }
@@ -220,6 +227,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "pass", required_argument, NULL, 'P' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "advertise-tls", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -238,6 +246,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pass = optarg; break;
 		case 'r': o->ready_file = optarg; break;
 		case 'v': o->verbose = true; break;
+		case 't': o->advertise_tls = true; break;
 		default: usage();
 		}
 	}
@@ -337,6 +346,7 @@ main(int argc, char **argv)
 	ctx.user = o.user;
 	ctx.pass = o.pass;
 	ctx.verbose = o.verbose;
+	ctx.advertise_tls = o.advertise_tls;
 	if (gethostname(ctx.hostname, sizeof(ctx.hostname) - 1) == -1 || ctx.hostname[0] == '\0')
 		snprintf(ctx.hostname, sizeof(ctx.hostname), "localhost");
 	if ((ctx.loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {

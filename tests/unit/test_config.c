@@ -387,6 +387,13 @@ describe_service(char *out, size_t size, const struct service_conf *s, const cha
 		snprintf(out, size, "%u", s->timeout_idle_s);
 	else if (strcmp(option, "name@line") == 0)
 		snprintf(out, size, "%s@%u", s->name, s->line);
+	else if (strcmp(option, "protocol") == 0)
+		snprintf(out, size, "%s@%u", (const char *[]){ "none", "smtp", "imap", "pop3" }
+		    [s->protocol], s->protocol_line);
+	else if (strcmp(option, "proxy_header") == 0)
+		snprintf(out, size, "v%d@%u", (int)s->proxy_header, s->proxy_header_line);
+	else if (strcmp(option, "requireTLS") == 0)
+		snprintf(out, size, "%s", s->require_tls ? "yes" : "no");
 	else
 		return false;
 	return true;
@@ -500,6 +507,16 @@ static const struct value_case value_cases[] = {
 	{ "[imaps]\ncert = /etc/ssl/my mail.pem\n" "accept = 993\nconnect = 143\n", "imaps",
 	  "cert", "/etc/ssl/my mail.pem@2" },
 
+	/* STARTTLS: protocol and requireTLS; stunnel's protocol = proxy is a PROXY v1 header */
+	{ "[imap]\nprotocol = imap\n" NEED_ALL, "imap", "protocol", "imap@2" },
+	{ "[smtp]\nprotocol = SMTP\n" NEED_ALL, "smtp", "protocol", "smtp@2" },
+	{ "[pop3]\nprotocol = pop3\n" NEED_ALL, "pop3", "protocol", "pop3@2" },
+	{ "protocol = smtp\n[smtp]\n" NEED_ALL, "smtp", "protocol", "smtp@1" },
+	{ "[imaps]\nprotocol = proxy\n" NEED_ALL, "imaps", "protocol", "none@2" },
+	{ "[imaps]\nprotocol = proxy\n" NEED_ALL, "imaps", "proxy_header", "v1@2" },
+	{ "[smtp]\nprotocol = smtp\nrequireTLS = no\n" NEED_ALL, "smtp", "requireTLS", "no" },
+	{ "requireTLS = no\n[smtp]\nprotocol = smtp\n" NEED_ALL, "smtp", "requireTLS", "no" },
+	{ "[smtp]\nprotocol = smtp\nrequireTLS = yes\n" NEED_ALL, "smtp", "requireTLS", "yes" },
 	/* client verification; verifyChain and verifyPeer imply requireCert */
 	{ "[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "verifyChain", "yes" },
 	{ "[imaps]\nverifyChain = yes\n" NEED_ALL, "imaps", "requireCert", "yes" },
@@ -881,6 +898,9 @@ static const struct {
 	{ "TIMEOUTclose", "60" },
 	{ "TIMEOUTconnect", "10" },
 	{ "TIMEOUTidle", "43200" },
+	{ "protocol", "none@0" },
+	{ "proxy_header", "v0@0" },
+	{ "requireTLS", "yes" },
 	{ "certstore", "(none)@0" },
 	{ "control", "(none)@0" },
 	{ "controlMode", "0660@0" },
@@ -960,6 +980,11 @@ static const struct error_case error_cases[] = {
 	  "[b]\nsni = a:b.example.org\n" NEED_CONNECT_CERT,
 	  "t.conf:10: sni: [a] is itself a secondary (sni at line 6); name the service with "
 	  "the accept" },
+	/* a STARTTLS primary has its backend before the client names a server */
+	{ MINIMAL "protocol = imap\n[mail]\nsni = imaps:mail.example.org\n" NEED_CONNECT_CERT,
+	  "t.conf:7: sni: [imaps] speaks STARTTLS (protocol, line 5), so its backend is "
+	  "connected before the client names a server: [mail] may bring a certificate but not "
+	  "a connect of its own; remove its connect" },
 	/* duplicates: the same pattern twice for one primary, in any case */
 	{ SNI_PRIMARY "[a]\nsni = imaps:*.example.org\n" NEED_CONNECT_CERT
 	  "[b]\nsni = imaps:*.EXAMPLE.org\n" NEED_CONNECT_CERT,
@@ -1034,7 +1059,11 @@ static const struct error_case error_cases[] = {
 	{ CLIENT "sni =\n" NEED_ACCEPT_CONNECT,
 	  "t.conf:3: sni: expected PRIMARY[:PATTERN] | HOSTNAME, got nothing" },
 	{ CLIENT "protocol = ldap\n" NEED_ACCEPT_CONNECT,
-	  "t.conf:3: protocol: expected smtp, imap or pop3, got \"ldap\"" },
+	  "t.conf:3: protocol: stunnel's protocol \"ldap\" is not supported by certwrapd; it "
+	  "speaks smtp, imap, pop3 and proxy" },
+	{ CLIENT "protocol = proxy\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: proxyProtocol: not with client = yes: the upstream speaks TLS from the "
+	  "first byte and would take the header for a broken handshake; remove this line" },
 	{ "[out]\nclient = maybe\n" NEED_ACCEPT_CONNECT,
 	  "t.conf:2: client: expected yes or no, got \"maybe\"" },
 	{ STORE CLIENT "certname = mail\n" NEED_ACCEPT_CONNECT,
@@ -1057,9 +1086,6 @@ static const struct error_case error_cases[] = {
 	{ CLIENT "proxyProtocol = v2\n" NEED_ACCEPT_CONNECT,
 	  "t.conf:3: proxyProtocol: not with client = yes: the upstream speaks TLS from the "
 	  "first byte and would take the header for a broken handshake; remove this line" },
-	{ MINIMAL "protocol = smtp\n",
-	  "t.conf:5: protocol: without client = yes not supported by this build; add client = "
-	  "yes or remove this line" },
 
 	/* stunnel options certwrapd does not support */
 	{ MINIMAL "checkEmail = a@example.org\n", "t.conf:5: checkEmail: " UNSUPPORTED },
@@ -1070,7 +1096,16 @@ static const struct error_case error_cases[] = {
 	{ MINIMAL "ocspflag = NOCERTS\n", "t.conf:5: ocspflag: " UNSUPPORTED },
 	{ "engineCtrl = PIN:1234\n" MINIMAL, "t.conf:1: engineCtrl: " UNSUPPORTED },
 	{ MINIMAL "PSKsecrets = /etc/stunnel/psk.txt\n", "t.conf:5: PSKsecrets: " UNSUPPORTED },
-	{ MINIMAL "protocolHost = mail.example.org\n", "t.conf:5: protocolHost: " UNSUPPORTED },
+	{ MINIMAL "protocolHost = mail.example.org:25\n", "t.conf:5: protocolHost: " UNSUPPORTED },
+	{ MINIMAL "protocolUsername = me\n", "t.conf:5: protocolUsername: " UNSUPPORTED },
+	{ MINIMAL "protocol = ldap\n", "t.conf:5: protocol: stunnel's protocol \"ldap\" is not "
+	  "supported by certwrapd; it speaks smtp, imap, pop3 and proxy" },
+	{ MINIMAL "protocol = connect\n", "t.conf:5: protocol: stunnel's protocol \"connect\" is "
+	  "not supported by certwrapd; it speaks smtp, imap, pop3 and proxy" },
+	{ MINIMAL "protocol = smtps\n",
+	  "t.conf:5: protocol: expected smtp, imap, pop3 or proxy, got \"smtps\"" },
+	{ MINIMAL "requireTLS = maybe\n",
+	  "t.conf:5: requireTLS: expected yes or no, got \"maybe\"" },
 	{ MINIMAL "sessionCacheSize = 1000\n", "t.conf:5: sessionCacheSize: " UNSUPPORTED },
 	{ MINIMAL "TIMEOUTocsp = 5\n", "t.conf:5: TIMEOUTocsp: " UNSUPPORTED },
 	{ MINIMAL "socket = l:TCP_NODELAY=1\n", "t.conf:5: socket: " UNSUPPORTED },
