@@ -330,7 +330,9 @@ endpoint_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	switch (c->state) {
 	case CONN_HANDSHAKE:
-		if (io == &c->backend.io)
+		/* after STARTTLS the backend is watched for what it sends unasked;
+		 * in client mode the handshake is the backend's */
+		if (io == &c->backend.io && c->stls != NULL)
 			dialogue_drain_backend(c);
 		else
 			handshake_step(c);
