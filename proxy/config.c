@@ -466,6 +466,10 @@ check_client_only_server_options(struct config_parser *p, const struct service_c
 	if (s->key.value != NULL && s->cert.value == NULL)
 		config_parser_fail(p, s->key.line, "key", "needs cert = FILE, the client certificate "
 		    "sent with this key; add it or remove this line");
+	if (s->implicit_protocol != PROTOCOL_NONE)
+		config_parser_fail(p, s->protocol_line, "protocol", "smtps, imaps and pop3s are "
+		    "for TLS servers; with client = yes the upstream is TLS from the first byte "
+		    "already: remove this line");
 	/* the header is for a plaintext backend that trusts us; an upstream
 	 * speaking TLS would read it as a broken handshake */
 	if (s->proxy_header != PROXY_HEADER_NONE)

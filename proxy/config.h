@@ -116,6 +116,9 @@ struct service_conf {
 	 * checkHost (client mode). */
 	enum service_protocol protocol;   /* default PROTOCOL_NONE: TLS from the first byte */
 	unsigned protocol_line;
+	enum service_protocol implicit_protocol;   /* protocol = smtps | imaps | pop3s: TLS
+	                                     from the first byte, and this protocol inside it
+	                                     (its "try again later" when no backend answers) */
 	bool require_tls;                 /* requireTLS: no credentials before TLS; default yes */
 	enum proxy_header proxy_header;   /* proxyProtocol; `protocol = proxy` is v1 */
 	unsigned proxy_header_line;

@@ -790,15 +790,23 @@ parse_protocol(struct config_parser *p, const struct config_option *opt, void *b
 	static const char *const stunnel_only[] = {
 		"cifs", "capwin", "capwinctrl", "connect", "ldap", "nntp", "pgsql", "socks",
 	};
+	static const struct { const char *name; enum service_protocol protocol; bool implicit; }
+	    mail[] = {
+		{ "smtp", PROTOCOL_SMTP, false }, { "imap", PROTOCOL_IMAP, false },
+		{ "pop3", PROTOCOL_POP3, false }, { "smtps", PROTOCOL_SMTP, true },
+		{ "imaps", PROTOCOL_IMAP, true }, { "pop3s", PROTOCOL_POP3, true },
+	};
 	struct service_conf *sc = base;
 
-	if (strcasecmp(value, "smtp") == 0)
-		sc->protocol = PROTOCOL_SMTP;
-	else if (strcasecmp(value, "imap") == 0)
-		sc->protocol = PROTOCOL_IMAP;
-	else if (strcasecmp(value, "pop3") == 0)
-		sc->protocol = PROTOCOL_POP3;
-	else if (strcasecmp(value, "proxy") == 0) {
+	for (size_t i = 0; i < sizeof(mail) / sizeof(mail[0]); i++) {
+		if (strcasecmp(value, mail[i].name) != 0)
+			continue;
+		sc->protocol = mail[i].implicit ? PROTOCOL_NONE : mail[i].protocol;
+		sc->implicit_protocol = mail[i].implicit ? mail[i].protocol : PROTOCOL_NONE;
+		record_line(base, opt, line);
+		return 0;
+	}
+	if (strcasecmp(value, "proxy") == 0) {
 		sc->protocol = PROTOCOL_NONE;
 		sc->proxy_header = PROXY_HEADER_V1;
 		if (line > sc->proxy_header_line)
@@ -808,9 +816,10 @@ parse_protocol(struct config_parser *p, const struct config_option *opt, void *b
 			if (strcasecmp(value, stunnel_only[i]) == 0)
 				return config_parser_fail(p, line, opt->name, "stunnel's protocol "
 				    "\"%s\" is not supported by certwrapd; it speaks smtp, imap, pop3 "
-				    "and proxy", value);
-		return config_parser_fail(p, line, opt->name,
-		    "expected smtp, imap, pop3 or proxy, got \"%s\"", value);
+				    "(STARTTLS), smtps, imaps, pop3s (TLS from the first byte) and proxy",
+				    value);
+		return config_parser_fail(p, line, opt->name, "expected smtp, imap, pop3, smtps, "
+		    "imaps, pop3s or proxy, got \"%s\"", value);
 	}
 	record_line(base, opt, line);
 	return 0;
@@ -940,8 +949,9 @@ const struct config_option config_options[] = {
 	  "for alternatives", .flags = OPT_REPEATABLE },
 	{ .name = "protocol", .scope = SCOPE_SERVICE, .parse = parse_protocol,
 	  .field = SVC(protocol), .line_field = SVC(protocol_line),
-	  .syntax = "smtp | imap | pop3 | proxy",
-	  .stunnel = "plaintext dialogue before STARTTLS (proxy: a PROXY v1 header)" },
+	  .syntax = "smtp | imap | pop3 | smtps | imaps | pop3s | proxy",
+	  .stunnel = "plaintext dialogue before STARTTLS (proxy: a PROXY v1 header; smtps, "
+	  "imaps, pop3s: certwrapd only, TLS from the first byte)" },
 	{ .name = "requireTLS", .scope = SCOPE_SERVICE, .parse = parse_bool,
 	  .field = SVC(require_tls), .default_value = "yes", .syntax = "yes | no",
 	  .stunnel = "certwrapd only: refuse credentials and mail before STARTTLS" },

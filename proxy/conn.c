@@ -281,8 +281,19 @@ conn_backend_connected(struct conn *c)
 void
 conn_backend_unreachable(struct conn *c)
 {
-	/* a mail client gets its protocol's "try again later", not a bare close */
+	enum service_protocol implicit = c->svc->conf->implicit_protocol;
+
+	/* a mail client gets its protocol's "try again later", not a bare close:
+	 * in plaintext before STARTTLS, inside TLS for smtps, imaps and pop3s
+	 * (one small record on a socket that has sent nothing yet) */
 	dialogue_say_fatal(c, ST_FATAL_UNAVAILABLE);
+	if (implicit != PROTOCOL_NONE && c->client.ssl != NULL &&
+	    SSL_is_init_finished(c->client.ssl)) {
+		const char *reply = starttls_fatal_reply(implicit, ST_FATAL_UNAVAILABLE);
+
+		ERR_clear_error();
+		(void)SSL_write(c->client.ssl, reply, (int)strlen(reply));
+	}
 	conn_close(c, END_BACKEND_UNREACHABLE);
 }
 

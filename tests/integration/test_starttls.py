@@ -601,6 +601,38 @@ def test_unreachable_backend_gets_the_protocols_temporary_failure(pki, tls_backe
         assert smtp.noop()[0] == 250
 
 
+def test_implicit_tls_mail_services_say_try_again_later_inside_tls(pki, certwrapd):
+    """protocol = smtps | imaps | pop3s: TLS from the first byte, and when no
+    backend answers, the protocol's temporary failure inside TLS, as the
+    real clients read it, instead of a bare close."""
+    dead = free_port()
+    services = {p: service(free_port(), [f"127.0.0.1:{dead}"], cert=pki.fullchain,
+                           key=pki.leaf_key, CAfile=pki.root, protocol=p + "s")
+                for p in PROTOCOLS}
+    daemon = certwrapd(config_text(services))
+    ctx = pki.client_context()
+    with pytest.raises(smtplib.SMTPConnectError) as smtp_error:
+        smtplib.SMTP_SSL("127.0.0.1", port_of(services["smtp"]), context=ctx, timeout=10)
+    assert smtp_error.value.smtp_code == 421, smtp_error.value
+    with pytest.raises(imaplib.IMAP4.error) as imap_error:
+        imaplib.IMAP4_SSL("127.0.0.1", port_of(services["imap"]), ssl_context=ctx, timeout=10)
+    assert "temporarily unavailable" in str(imap_error.value), imap_error.value
+    with pytest.raises(poplib.error_proto) as pop_error:
+        poplib.POP3_SSL("127.0.0.1", port_of(services["pop3"]), context=ctx, timeout=10)
+    assert str(pop_error.value).startswith("b'-ERR [SYS/TEMP] Mail service temporarily"), \
+        pop_error.value
+    # the bytes themselves, inside TLS
+    for proto in PROTOCOLS:
+        with socket.create_connection(("127.0.0.1", port_of(services[proto])), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname="localhost") as tls:
+                got = b""
+                while chunk := tls.recv(4096):
+                    got += chunk
+        assert got == UNAVAILABLE[proto], (proto, got)
+        daemon.wait_log(rf"{proto}: conn .* tls=TLSv1\.3 .* backend=- .* "
+                        rf"end=backend-unreachable")
+
+
 # --- stunnel compatibility ----------------------------------------------------------------
 
 

@@ -304,6 +304,8 @@ describe_client(char *out, size_t size, const struct service_conf *s, const char
 		describe_check_hosts(out, size, s);
 	else if (strcmp(option, "sni") == 0)
 		describe_str(out, size, &s->sni);
+	else if (strcmp(option, "protocol") == 0 && s->implicit_protocol != PROTOCOL_NONE)
+		snprintf(out, size, "%ss@%u", protocols[s->implicit_protocol], s->protocol_line);
 	else if (strcmp(option, "protocol") == 0)
 		snprintf(out, size, "%s@%u", protocols[s->protocol], s->protocol_line);
 	else
@@ -387,9 +389,6 @@ describe_service(char *out, size_t size, const struct service_conf *s, const cha
 		snprintf(out, size, "%u", s->timeout_idle_s);
 	else if (strcmp(option, "name@line") == 0)
 		snprintf(out, size, "%s@%u", s->name, s->line);
-	else if (strcmp(option, "protocol") == 0)
-		snprintf(out, size, "%s@%u", (const char *[]){ "none", "smtp", "imap", "pop3" }
-		    [s->protocol], s->protocol_line);
 	else if (strcmp(option, "proxy_header") == 0)
 		snprintf(out, size, "v%d@%u", (int)s->proxy_header, s->proxy_header_line);
 	else if (strcmp(option, "requireTLS") == 0)
@@ -513,6 +512,9 @@ static const struct value_case value_cases[] = {
 	{ "[pop3]\nprotocol = pop3\n" NEED_ALL, "pop3", "protocol", "pop3@2" },
 	{ "protocol = smtp\n[smtp]\n" NEED_ALL, "smtp", "protocol", "smtp@1" },
 	{ "[imaps]\nprotocol = proxy\n" NEED_ALL, "imaps", "protocol", "none@2" },
+	{ "[imaps]\nprotocol = imaps\n" NEED_ALL, "imaps", "protocol", "imaps@2" },
+	{ "protocol = POP3S\n[pop3s]\n" NEED_ALL, "pop3s", "protocol", "pop3s@1" },
+	{ "[smtps]\nprotocol = smtps\n" NEED_ALL, "smtps", "protocol", "smtps@2" },
 	{ "[imaps]\nprotocol = proxy\n" NEED_ALL, "imaps", "proxy_header", "v1@2" },
 	{ "[smtp]\nprotocol = smtp\nrequireTLS = no\n" NEED_ALL, "smtp", "requireTLS", "no" },
 	{ "requireTLS = no\n[smtp]\nprotocol = smtp\n" NEED_ALL, "smtp", "requireTLS", "no" },
@@ -1060,7 +1062,8 @@ static const struct error_case error_cases[] = {
 	  "t.conf:3: sni: expected PRIMARY[:PATTERN] | HOSTNAME, got nothing" },
 	{ CLIENT "protocol = ldap\n" NEED_ACCEPT_CONNECT,
 	  "t.conf:3: protocol: stunnel's protocol \"ldap\" is not supported by certwrapd; it "
-	  "speaks smtp, imap, pop3 and proxy" },
+	  "speaks smtp, imap, pop3 (STARTTLS), smtps, imaps, pop3s (TLS from the first byte) "
+	  "and proxy" },
 	{ CLIENT "protocol = proxy\n" NEED_ACCEPT_CONNECT,
 	  "t.conf:3: proxyProtocol: not with client = yes: the upstream speaks TLS from the "
 	  "first byte and would take the header for a broken handshake; remove this line" },
@@ -1099,11 +1102,17 @@ static const struct error_case error_cases[] = {
 	{ MINIMAL "protocolHost = mail.example.org:25\n", "t.conf:5: protocolHost: " UNSUPPORTED },
 	{ MINIMAL "protocolUsername = me\n", "t.conf:5: protocolUsername: " UNSUPPORTED },
 	{ MINIMAL "protocol = ldap\n", "t.conf:5: protocol: stunnel's protocol \"ldap\" is not "
-	  "supported by certwrapd; it speaks smtp, imap, pop3 and proxy" },
+	  "supported by certwrapd; it speaks smtp, imap, pop3 (STARTTLS), smtps, imaps, "
+	  "pop3s (TLS from the first byte) and proxy" },
 	{ MINIMAL "protocol = connect\n", "t.conf:5: protocol: stunnel's protocol \"connect\" is "
-	  "not supported by certwrapd; it speaks smtp, imap, pop3 and proxy" },
-	{ MINIMAL "protocol = smtps\n",
-	  "t.conf:5: protocol: expected smtp, imap, pop3 or proxy, got \"smtps\"" },
+	  "not supported by certwrapd; it speaks smtp, imap, pop3 (STARTTLS), smtps, "
+	  "imaps, pop3s (TLS from the first byte) and proxy" },
+	{ MINIMAL "protocol = smtp-tls\n",
+	  "t.conf:5: protocol: expected smtp, imap, pop3, smtps, imaps, pop3s or proxy, got "
+	  "\"smtp-tls\"" },
+	{ CLIENT "protocol = imaps\n" NEED_ACCEPT_CONNECT,
+	  "t.conf:3: protocol: smtps, imaps and pop3s are for TLS servers; with client = yes "
+	  "the upstream is TLS from the first byte already: remove this line" },
 	{ MINIMAL "requireTLS = maybe\n",
 	  "t.conf:5: requireTLS: expected yes or no, got \"maybe\"" },
 	{ MINIMAL "sessionCacheSize = 1000\n", "t.conf:5: sessionCacheSize: " UNSUPPORTED },
