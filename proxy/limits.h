@@ -21,6 +21,10 @@
 
 #define LISTEN_BACKLOG         1024
 
+/* Descriptors that are not connections: listeners, the log, the control
+ * socket, inotify, the store; subtracted when the start logs its room. */
+#define FD_RESERVE             64
+
 /* SIGTERM: open connections get this long to finish before they are cut. */
 #define SHUTDOWN_DRAIN_S       10.0
 

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "proxy/config.h"
 #include "proxy/control.h"
 #include "proxy/daemon.h"
+#include "proxy/limits.h"
 #include "proxy/log.h"
 #include "proxy/report.h"
 #include "proxy/snapshot.h"
@@ -174,6 +176,37 @@ fail_start(struct report *rep, struct snapshot *snap, bool logged_to_stderr)
 	return 1;
 }
 
+/* Idle connections are what a mail proxy holds most of, two descriptors
+ * each: the soft limit (often 1024) goes up to the hard one, and the log
+ * says how many connections that allows. */
+static void
+raise_descriptor_limit(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_errno(LOG_LVL_WARN, "limits: cannot read the descriptor limit");
+		return;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_errno(LOG_LVL_WARN, "limits: cannot raise the descriptor limit from %llu "
+			    "to %llu", (unsigned long long)was, (unsigned long long)rl.rlim_max);
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		log_info("limits: descriptors unlimited");
+	else
+		log_notice("limits: %llu descriptors%s: room for about %llu connections (two "
+		    "descriptors each)", (unsigned long long)rl.rlim_cur, rl.rlim_cur > was ?
+		    " (raised from the soft limit)" : "", (unsigned long long)(rl.rlim_cur >
+		    FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 0));
+}
+
 static int
 run(const char *path, bool foreground_flag)
 {
@@ -197,6 +230,7 @@ run(const char *path, bool foreground_flag)
 	report_free(&rep);
 	if (!foreground_flag && snap->cfg.foreground == FOREGROUND_NO)
 		ready_fd = daemonize();
+	raise_descriptor_limit();
 	if (daemon_start(&d, snap, &rep) == -1 ||
 	    write_pid_file(&snap->cfg, &rep) == -1 || drop_privileges(snap, &rep) == -1) {
 		report_log(&rep, "");

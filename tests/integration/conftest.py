@@ -230,12 +230,13 @@ class ManagedProcess:
         self.name = name
         self.proc = None
         self.killed = False          # it needed SIGKILL to stop
-        self.nofile = None           # RLIMIT_NOFILE for the child, if set
+        self.nofile = None           # RLIMIT_NOFILE for the child: N, or (soft, hard)
         self.env = {}                # added to the environment of the child
 
     def _limits(self):
         if self.nofile is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+            limits = self.nofile if isinstance(self.nofile, tuple) else (self.nofile,) * 2
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
 
     def start(self):
         with open(self.log_path, "ab") as log:

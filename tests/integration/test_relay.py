@@ -252,3 +252,23 @@ def test_out_of_descriptors_pauses_accepting_without_spinning(pki, backend, cert
         except OSError:
             return False
     wait_for(served, 15, "a client served after descriptors were freed")
+
+
+def _open_descriptor_limit(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return tuple(int(x) for x in line.split()[3:5])
+    raise AssertionError("no Max open files line")
+
+
+def test_the_soft_descriptor_limit_is_raised_to_the_hard_one_and_logged(pki, backend,
+                                                                         certwrapd):
+    daemon, port = _start(pki, certwrapd, backend.addr("echo"), nofile=(256, 4096))
+    assert _open_descriptor_limit(daemon.pid) == (4096, 4096)
+    daemon.wait_log(r"notice: limits: 4096 descriptors \(raised from the soft limit\): room "
+                    rf"for about {(4096 - 64) // 2} connections \(two descriptors each\)")
+    # a limit already at its ceiling is only reported
+    daemon.stop()
+    daemon, port = _start(pki, certwrapd, backend.addr("echo"), nofile=1024)
+    daemon.wait_log(r"notice: limits: 1024 descriptors: room for about 480 connections")
