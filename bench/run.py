@@ -446,6 +446,8 @@ def generator_bound(result):
 METRICS = (
     # key, label, mode, how to get it from a loadgen result, higher is better
     ("handshake", "full handshakes/s", "handshake", lambda r: r["rate_per_s"], True),
+    ("handshake_cpu", "  proxy core busy %", "handshake",
+     lambda r: 100.0 * r["cpu"]["proxy"] if r["cpu"].get("proxy") is not None else None, None),
     ("resume", "resumed handshakes/s", "resume", lambda r: r["rate_per_s"], True),
     ("resumed_pct", "  of which resumed %", "resume",
      lambda r: 100.0 * r["resumed"] / r["completed"] if r["completed"] else 0.0, True),
@@ -460,9 +462,10 @@ def medians(runs):
     table = {}
     for name, reps in runs.items():
         row = {}
-        for key, _label, mode, get, _higher in METRICS:
+        for key, _label, mode, get, higher in METRICS:
             values = [get(rep[mode]) for rep in reps if get(rep[mode]) is not None]
-            bound = any(generator_bound(rep[mode]) for rep in reps) and mode != "idle"
+            bound = (any(generator_bound(rep[mode]) for rep in reps) and mode != "idle" and
+                     higher is not None)
             row[key] = (statistics.median(values) if values else None, bound)
         table[name] = row
     return table
@@ -478,6 +481,7 @@ def fmt(value, bound=False):
 def print_table(settings, table, speed, failures):
     names = [p for p in PROXIES if p in table]
     width = 22
+    ceiling = speed.get("full_handshake_ceiling_per_s")
     lines = [f"{'metric':<{width}}" + "".join(f"{n:>12}" for n in names) +
              f"{'best anchor':>14}{'certwrapd/best':>16}"]
     for key, label, _mode, _get, higher in METRICS:
@@ -485,21 +489,22 @@ def print_table(settings, table, speed, failures):
         anchors = [(table[n][key][0], n) for n in ANCHORS
                    if n in table and table[n][key][0] is not None]
         ours = table.get("certwrapd", {}).get(key, (None,))[0]
-        if anchors and key != "resumed_pct":
+        if anchors and higher is not None and key != "resumed_pct":
             best = max(anchors) if higher else min(anchors)
             ratio = f"{ours / best[0]:.2f}" if ours is not None and best[0] else "-"
             row += f"{best[1]:>14}{ratio:>16}"
         lines.append(row)
-    ceiling = speed.get("full_handshake_ceiling_per_s")
-    if ceiling:
-        lines.append(f"{'  % of crypto ceiling':<{width}}" + "".join(
-            f"{fmt(100 * table[n]['handshake'][0] / ceiling) + '%':>12}"
-            if table[n]["handshake"][0] is not None else f"{'-':>12}" for n in names))
+        if key == "handshake" and ceiling:
+            lines.append(f"{'  % of crypto ceiling':<{width}}" + "".join(
+                f"{fmt(100 * table[n]['handshake'][0] / ceiling) + '%':>12}"
+                if table[n]["handshake"][0] is not None else f"{'-':>12}" for n in names))
     lines.append(f"{'failures (all modes)':<{width}}" +
                  "".join(f"{failures[n]:>12}" for n in names))
     print("\n".join(lines))
     print(f"(medians of {settings.reps} run(s); idle at {settings.idle_conns} connections, "
-          f"lower is better, ratio < 1 means certwrapd uses less; other rows higher is better)")
+          f"lower is better, ratio < 1 means certwrapd uses less; other rows higher is better;"
+          f"\n proxy core busy: its CPU time over wall time during the handshakes, well under "
+          f"100% means something else, such as other load on the machine, held it back)")
     if any(v[1] for n in names for v in table[n].values()):
         print("! the load generator's core was the bottleneck (it and the backend >= "
               f"{CLIENT_BUSY:.0%} busy, the proxy under {PROXY_BUSY:.0%}): the proxy can do "
