@@ -50,6 +50,7 @@ UNIT_HELPERS  = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))   # shared 
 FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
 BACKEND_SRC   = $(wildcard tests/backend/*.c)
 BENCH_SRC     = $(wildcard bench/*.c)
+BENCH_LIB_SRC = $(wildcard bench/lib/*.c)   # linked into every bench program
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$1)
 
@@ -135,7 +136,7 @@ $(BACKEND): $(call obj,$(BACKEND_SRC))
 	@mkdir -p $(@D)
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(call obj,$(BENCH_LIB_SRC))
 	@echo "  LD      $@"
 	@mkdir -p $(@D)
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
