@@ -22,6 +22,7 @@
 #define CONFIG_CONTROL_PATH_MAX 107       /* sizeof(sun_path) - 1 on Linux: the NUL */
 #define CONFIG_CONTROL_MODE_MAX 0777
 #define CONFIG_DEFAULT_CONTROL_MODE 0660  /* owner and group; others get EACCES */
+#define CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S 43200   /* 12 hours, as the tickets' own */
 #define CONFIG_MAX_RENEW_BEFORE_S (3650L * 86400)   /* renewBefore: ten years */
 
 /* A value as written, and where: line 0 means "not set, default in force". */
@@ -166,6 +167,9 @@ struct config {
 	unsigned control_mode_line;       /* 0: default */
 	struct conf_str control_group;    /* controlGroup: name or number, resolved by the
 	                                     daemon; NULL: root and the daemon's user only */
+	unsigned ticket_key_lifetime_s;   /* ticketKeyLifetime: how long a session ticket key
+	                                     encrypts (it decrypts as long again); default
+	                                     CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S */
 
 	struct service_conf *services;    /* in file order */
 	unsigned n_services;

@@ -224,6 +224,20 @@ parse_seconds(struct config_parser *p, const struct config_option *opt, void *ba
 	return 0;
 }
 
+/* ticketKeyLifetime: seconds, at least 1 (a key that never rotates is what
+ * the option exists to avoid). */
+static int
+parse_ticket_lifetime(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	if (parse_seconds(p, opt, base, value, line) == -1)
+		return -1;
+	if (*FIELD(unsigned, base, opt) == 0)
+		return config_parser_fail(p, line, opt->name, "expected at least 1 second, got 0: "
+		    "a ticket key that never rotates lets one stolen key open every session");
+	return 0;
+}
+
 /* --- debug = [FACILITY.]LEVEL ------------------------------------------------ */
 
 static const struct {
@@ -862,6 +876,11 @@ const struct config_option config_options[] = {
 	{ .name = "controlGroup", .scope = SCOPE_GLOBAL, .parse = parse_account,
 	  .field = GLB(control_group), .syntax = "GROUP",
 	  .stunnel = "certwrapd only: a group allowed on the control socket" },
+	{ .name = "ticketKeyLifetime", .scope = SCOPE_GLOBAL, .parse = parse_ticket_lifetime,
+	  .field = GLB(ticket_key_lifetime_s),
+	  .default_value = STR(CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S), .syntax = "SECONDS",
+	  .stunnel = "certwrapd only: how long a session ticket key encrypts before the "
+	  "next one takes over (the previous one still decrypts)" },
 
 	/* per service; in the global section, defaults for every service */
 	{ .name = "accept", .scope = SCOPE_SERVICE, .parse = parse_accept,

@@ -17,6 +17,7 @@
 #include "proxy/report.h"
 #include "proxy/snapshot.h"
 #include "proxy/storejob.h"
+#include "proxy/tickets.h"
 
 void
 daemon_log_settings(const struct daemon *d, const struct config *cfg, struct log_settings *out)
@@ -135,6 +136,27 @@ signal_watch(struct daemon *d, ev_signal *w, int signum)
 	ev_unref(d->worker.loop);
 }
 
+static void
+ticket_rotation_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	if (tickets_rotate() == -1)
+		log_error("tickets: cannot make a new session ticket key (the random generator "
+		    "failed); the current one stays");
+	else
+		log_info("tickets: new session ticket key; the previous one still decrypts");
+}
+
+void
+daemon_tickets_update(struct daemon *d)
+{
+	double lifetime = (double)d->snap->cfg.ticket_key_lifetime_s;
+
+	if (d->ticket_rotation.repeat == lifetime)
+		return;
+	d->ticket_rotation.repeat = lifetime;
+	ev_timer_again(d->worker.loop, &d->ticket_rotation);
+}
+
 int
 daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep)
 {
@@ -155,6 +177,9 @@ daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep)
 	d->certwatch = certwatch_new(d);
 	d->renewer = renew_new(d);
 	d->storejobs = storejob_new(d);
+	ev_init(&d->ticket_rotation, ticket_rotation_cb);
+	d->ticket_rotation.data = d;
+	daemon_tickets_update(d);
 	ev_timer_init(&d->drain_deadline, drain_deadline_cb, SHUTDOWN_DRAIN_S, 0.);
 	d->drain_deadline.data = d;
 	signal_watch(d, &d->sig_term, SIGTERM);
@@ -195,6 +220,7 @@ daemon_cleanup(struct daemon *d)
 	}
 	d->worker.listeners = NULL;
 	ev_timer_stop(d->worker.loop, &d->drain_deadline);
+	ev_timer_stop(d->worker.loop, &d->ticket_rotation);
 	snapshot_unref(d->snap);
 	d->snap = NULL;
 }

@@ -32,11 +32,16 @@ struct daemon {
 	struct certwatch *certwatch;      /* follows the store's current versions */
 	struct renewer *renewer;          /* renews the store CA's certificates */
 	struct storejobs *storejobs;      /* store verbs from the control socket */
+	ev_timer ticket_rotation;         /* every ticketKeyLifetime (tickets.h) */
 };
 
 /* Makes snap the running config (the daemon takes its own reference) and
  * binds its listeners on the default loop. -1 with errors in rep. */
 int daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep);
+
+/* Follows a reload's ticketKeyLifetime: the next rotation is a whole new
+ * lifetime from now when it changed. */
+void daemon_tickets_update(struct daemon *d);
 
 /* Runs until stopped by a signal; then closes what is left. */
 void daemon_run(struct daemon *d);

@@ -17,6 +17,7 @@
 #include "proxy/log.h"
 #include "proxy/report.h"
 #include "proxy/snapshot.h"
+#include "proxy/tickets.h"
 
 #define CERTWRAP_VERSION "0.1.0"
 
@@ -217,6 +218,12 @@ run(const char *path, bool foreground_flag)
 	int ready_fd = -1;
 	char err[512];
 
+	/* before the TLS contexts, which take their tickets from it */
+	if (tickets_init() == -1) {
+		fprintf(stderr, "certwrapd: cannot make a session ticket key: the random "
+		    "generator failed\n");
+		return 1;
+	}
 	if ((snap = snapshot_load(path, CERTSOURCE_LIVE, &rep)) == NULL)
 		return fail_start(&rep, NULL, false);
 	daemon_log_settings(&d, &snap->cfg, &ls);
@@ -243,6 +250,7 @@ run(const char *path, bool foreground_flag)
 	if (snap->cfg.pid_file.value && snap->cfg.pid_file.value[0] && unlink(snap->cfg.pid_file.value) == -1)
 		log_errno(LOG_LVL_WARN, "pid: cannot remove %s", snap->cfg.pid_file.value);
 	log_notice("shutdown: done");
+	tickets_wipe();
 	snapshot_unref(snap);
 	return 0;
 }

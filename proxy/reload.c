@@ -165,6 +165,7 @@ reload_run(struct daemon *d, struct report *rep)
 		report_warn(rep, "control: the control socket stays as it was");
 	certwatch_update(d->certwatch);
 	renew_update(d->renewer);
+	daemon_tickets_update(d);
 	report_log(rep, "reload: ");
 	log_notice("reload: done services=%u warnings=%u", next->n_services, rep->n_warnings);
 	return 0;

@@ -15,6 +15,7 @@
 #include "proxy/config.h"
 #include "proxy/report.h"
 #include "proxy/sni.h"
+#include "proxy/tickets.h"
 
 /* What the verify callback needs; kept in the SSL_CTX's app data. */
 struct verify_policy {
@@ -387,6 +388,7 @@ tlsctx_build(const struct service_conf *sc, const char *file, const struct cs_ke
 	SSL_CTX_set_mode(t->ssl_ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	set_session_context(t->ssl_ctx, sc->name);
+	tickets_attach(t->ssl_ctx);       /* one key ring: tickets outlive swaps */
 	tls_set_protocols(t->ssl_ctx, sc, file, rep);
 	tls_set_ciphers(t->ssl_ctx, sc, file, rep);
 	set_certificate(t, sc, file, kc, source, rep);

@@ -312,9 +312,11 @@ def test_swap_to_a_store_name_is_atomic_and_spares_open_sessions(setup, store):
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
-def test_a_session_resumed_across_a_swap_gets_the_new_certificate(setup, store, version):
-    """Resumption skips the certificate: a session from before a swap must not
-    resume after it, or the client would go on with the previous certificate."""
+def test_a_swap_costs_no_client_its_resumption(setup, store, version):
+    """The ticket keys are the process's, not the TLS context's: a session made
+    before a swap resumes after it (no full handshake for every client that
+    reconnects), while every full handshake after the reply gets the new
+    certificate."""
     setup.start()
     ctx = ssl.create_default_context(cafile=str(store.path / "ca" / "root.pem"))
     ctx.maximum_version = getattr(ssl.TLSVersion, version)
@@ -327,13 +329,44 @@ def test_a_session_resumed_across_a_swap_gets_the_new_certificate(setup, store, 
 
     with connect() as first:
         session = first.session
+        assert first.getpeercert()["serialNumber"] == _store_serial(store, "mail")
     with connect(session) as again:
         assert again.session_reused, "no resumption even without a swap"
-        session = again.session
     setup.ok("swap", ("service", "echo"), ("name", "mail2"))
     with connect(session) as after:
-        assert not after.session_reused
-        assert after.getpeercert()["serialNumber"] == _store_serial(store, "mail2")
+        assert after.session_reused, "the swap cost the client its session"
+    with connect() as full:
+        assert not full.session_reused
+        assert full.getpeercert()["serialNumber"] == _store_serial(store, "mail2")
+
+
+TICKET_KEY_LIFETIME_S = 2
+
+
+def test_ticket_keys_rotate_and_the_previous_one_still_decrypts(setup, store):
+    """ticketKeyLifetime = 2: a ticket resumes after one rotation (sealed with
+    what is now the previous key) and not after two (that key is gone)."""
+    daemon = setup.start(ticketKeyLifetime=str(TICKET_KEY_LIFETIME_S))
+    ctx = ssl.create_default_context(cafile=str(store.path / "ca" / "root.pem"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+
+    def connect(session=None):
+        sock = socket.create_connection(("127.0.0.1", setup.ports["echo"]), timeout=10)
+        tls = ctx.wrap_socket(sock, server_hostname="localhost", session=session)
+        _echo(tls)
+        return tls
+
+    with connect() as first:
+        session = first.session
+    rotations = len(re.findall(r"tickets: new session ticket key", daemon.log()))
+    wait_for(lambda: len(re.findall(r"tickets: new session ticket key", daemon.log())) ==
+             rotations + 1, 3 * TICKET_KEY_LIFETIME_S, "one rotation")
+    with connect(session) as after_one:
+        assert after_one.session_reused, "the previous key no longer decrypts"
+    wait_for(lambda: len(re.findall(r"tickets: new session ticket key", daemon.log())) >=
+             rotations + 2, 3 * TICKET_KEY_LIFETIME_S, "a second rotation")
+    with connect(session) as after_two:
+        assert not after_two.session_reused, "a key two rotations old still decrypts"
 
 
 def test_swap_to_a_version_is_pinned(setup, store):

@@ -232,6 +232,8 @@ describe_global(char *out, size_t size, const struct config *cfg, const char *op
 		snprintf(out, size, "%04o@%u", cfg->control_mode, cfg->control_mode_line);
 	else if (strcmp(option, "controlGroup") == 0)
 		describe_str(out, size, &cfg->control_group);
+	else if (strcmp(option, "ticketKeyLifetime") == 0)
+		snprintf(out, size, "%u", cfg->ticket_key_lifetime_s);
 	else
 		return false;
 	return true;
@@ -652,6 +654,7 @@ static const struct value_case value_cases[] = {
 	{ CONTROL MINIMAL, NULL, "control", "/run/certwrap/certwrapd.sock@1" },
 	{ "control =\n" MINIMAL, NULL, "control", "(none)@1" },
 	{ CONTROL "controlMode = 0600\n" MINIMAL, NULL, "controlMode", "0600@2" },
+	{ "ticketKeyLifetime = 3600\n" MINIMAL, NULL, "ticketKeyLifetime", "3600" },
 	{ CONTROL "controlMode = 660\n" MINIMAL, NULL, "controlMode", "0660@2" },
 	{ CONTROL "controlMode = 0\n" MINIMAL, NULL, "controlMode", "0000@2" },
 	{ CONTROL "controlMode = 0777\n" MINIMAL, NULL, "controlMode", "0777@2" },
@@ -906,6 +909,7 @@ static const struct {
 	{ "certstore", "(none)@0" },
 	{ "control", "(none)@0" },
 	{ "controlMode", "0660@0" },
+	{ "ticketKeyLifetime", "43200" },
 	{ "controlGroup", "(none)@0" },
 	{ "certname", "(none)@0" },
 	{ "autoIssue", "no@0" },
@@ -1299,6 +1303,11 @@ static const struct error_case error_cases[] = {
 	{ "control = ~/certwrapd.sock\n" MINIMAL, "t.conf:1: control: expected an absolute "
 	  "path such as /run/certwrap/certwrapd.sock, got \"~/certwrapd.sock\"" },
 	{ CONTROL "controlMode = 0888\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"0888\"" },
+	{ "ticketKeyLifetime = 0\n" MINIMAL, "t.conf:1: ticketKeyLifetime: expected at least 1 "
+	  "second, got 0: a ticket key that never rotates lets one stolen key open every "
+	  "session" },
+	{ "ticketKeyLifetime = 12h\n" MINIMAL, "t.conf:1: ticketKeyLifetime: expected whole "
+	  "seconds 0-31536000, got \"12h\"" },
 	{ CONTROL "controlMode = 1777\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"1777\"" },
 	{ CONTROL "controlMode = 01000\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"01000\"" },
 	{ CONTROL "controlMode = 0x1b0\n" MINIMAL, "t.conf:2: controlMode: " BAD_MODE "\"0x1b0\"" },
