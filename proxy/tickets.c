@@ -75,8 +75,8 @@ tickets_wipe(void)
 	pthread_mutex_unlock(&ring.lock);
 }
 
-/* The key for a ticket's name: 1 the current one, 2 the previous one (the
- * ticket is renewed), 0 none (a full handshake). A copy, taken under the lock. */
+/* The key for a ticket's name: 1 the current one, 2 the previous one, 0
+ * none (a full handshake). A copy, taken under the lock. */
 static int
 key_for(const unsigned char *name, struct ticket_key *out, bool encrypt)
 {
@@ -117,7 +117,11 @@ ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENG
 	}
 	ok = ok && EVP_MAC_CTX_set_params(mac, params) == 1;
 	OPENSSL_cleanse(&k, sizeof(k));
-	return ok ? found : -1;
+	/* Decrypting: 2 asks for a new ticket on this connection, as OpenSSL's
+	 * own keys do. With 1 a resumed TLS 1.3 connection gets none, and a
+	 * client that keeps only its newest ticket falls back to a full
+	 * handshake every other time. */
+	return !ok ? -1 : encrypt ? 1 : 2;
 }
 
 void

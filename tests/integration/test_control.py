@@ -340,6 +340,32 @@ def test_a_swap_costs_no_client_its_resumption(setup, store, version):
         assert full.getpeercert()["serialNumber"] == _store_serial(store, "mail2")
 
 
+def test_a_resumed_connection_gets_a_fresh_ticket(setup, store, tmp_path):
+    """A client that keeps only its newest ticket (as load balancers' health
+    checks and most libraries do) must keep resuming: each resumed TLS 1.3
+    connection is given a new ticket, read here by openssl s_client."""
+    setup.start()
+    root = store.path / "ca" / "root.pem"
+
+    def s_client(*args):
+        p = subprocess.Popen(["openssl", "s_client", "-connect",
+                              f"127.0.0.1:{setup.ports['echo']}", "-servername", "localhost",
+                              "-CAfile", root, "-tls1_3", *args], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        p.stdin.write(b"ping\n")
+        p.stdin.flush()
+        time.sleep(0.5)               # the ticket follows the handshake: let it arrive
+        out, _ = p.communicate(timeout=30)
+        return out.decode(errors="replace")
+
+    out = s_client("-sess_out", tmp_path / "s0")
+    assert "New, TLSv1.3" in out, out
+    for i in range(1, 4):
+        out = s_client("-sess_in", tmp_path / f"s{i - 1}", "-sess_out", tmp_path / f"s{i}")
+        assert "Reused, TLSv1.3" in out, (i, out)
+        assert (tmp_path / f"s{i}").exists(), f"resumption {i} brought no new ticket"
+
+
 TICKET_KEY_LIFETIME_S = 2
 
 
