@@ -23,6 +23,7 @@
 #define CONFIG_CONTROL_MODE_MAX 0777
 #define CONFIG_DEFAULT_CONTROL_MODE 0660  /* owner and group; others get EACCES */
 #define CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S 43200   /* 12 hours, as the tickets' own */
+#define CONFIG_MAX_CONNECTIONS      1000000
 #define CONFIG_MAX_RENEW_BEFORE_S (3650L * 86400)   /* renewBefore: ten years */
 
 /* A value as written, and where: line 0 means "not set, default in force". */
@@ -92,6 +93,7 @@ struct service_conf {
 	unsigned timeout_close_s;         /* TIMEOUTclose: waiting for close_notify */
 	unsigned timeout_connect_s;       /* TIMEOUTconnect: per backend attempt */
 	unsigned timeout_idle_s;          /* TIMEOUTidle: nothing moving */
+	unsigned max_connections;         /* maxConnections: open at once; 0: no limit */
 
 	/* Managed certificates. A service has cert (and key) or certname, never
 	 * both; its own choice wins over the other one inherited from the global
@@ -167,6 +169,8 @@ struct config {
 	unsigned control_mode_line;       /* 0: default */
 	struct conf_str control_group;    /* controlGroup: name or number, resolved by the
 	                                     daemon; NULL: root and the daemon's user only */
+	unsigned max_connections_total;   /* maxConnectionsTotal: open at once in the
+	                                     whole daemon; 0: no limit but the descriptors */
 	unsigned ticket_key_lifetime_s;   /* ticketKeyLifetime: how long a session ticket key
 	                                     encrypts (it decrypts as long again); default
 	                                     CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S */

@@ -238,6 +238,23 @@ parse_ticket_lifetime(struct config_parser *p, const struct config_option *opt, 
 	return 0;
 }
 
+/* maxConnections, maxConnectionsTotal: a count, 0 for no limit. */
+static int
+parse_connection_limit(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	unsigned long n = 0;
+	const char *c;
+
+	for (c = value; is_ascii_digit(*c) && n <= CONFIG_MAX_CONNECTIONS; c++)
+		n = n * 10 + (unsigned long)(*c - '0');
+	if (c == value || *c != '\0' || n > CONFIG_MAX_CONNECTIONS)
+		return config_parser_fail(p, line, opt->name, "expected a number of connections "
+		    "0-%u (0: no limit), got \"%s\"", CONFIG_MAX_CONNECTIONS, value);
+	*FIELD(unsigned, base, opt) = (unsigned)n;
+	return 0;
+}
+
 /* --- debug = [FACILITY.]LEVEL ------------------------------------------------ */
 
 static const struct {
@@ -876,6 +893,10 @@ const struct config_option config_options[] = {
 	{ .name = "controlGroup", .scope = SCOPE_GLOBAL, .parse = parse_account,
 	  .field = GLB(control_group), .syntax = "GROUP",
 	  .stunnel = "certwrapd only: a group allowed on the control socket" },
+	{ .name = "maxConnectionsTotal", .scope = SCOPE_GLOBAL, .parse = parse_connection_limit,
+	  .field = GLB(max_connections_total), .default_value = "0", .syntax = "COUNT",
+	  .stunnel = "certwrapd only: connections open at once in the whole daemon; at the "
+	  "limit accepting pauses (0: no limit but the descriptors)" },
 	{ .name = "ticketKeyLifetime", .scope = SCOPE_GLOBAL, .parse = parse_ticket_lifetime,
 	  .field = GLB(ticket_key_lifetime_s),
 	  .default_value = STR(CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S), .syntax = "SECONDS",
@@ -990,6 +1011,10 @@ const struct config_option config_options[] = {
 	  .field = SVC(timeout_idle_s),
 	  .default_value = STR(CONFIG_DEFAULT_TIMEOUT_IDLE_S), .syntax = "SECONDS",
 	  .stunnel = "time to keep an idle connection" },
+	{ .name = "maxConnections", .scope = SCOPE_SERVICE, .parse = parse_connection_limit,
+	  .field = SVC(max_connections), .default_value = "0", .syntax = "COUNT",
+	  .stunnel = "certwrapd only: connections this service holds open at once; at the "
+	  "limit accepting pauses, and waiting clients stay queued (0: no limit)" },
 	{ .name = "proxyProtocol", .scope = SCOPE_SERVICE, .parse = parse_proxy_header,
 	  .field = SVC(proxy_header), .line_field = SVC(proxy_header_line),
 	  .default_value = "none", .syntax = "v1 | v2 | none",

@@ -21,6 +21,7 @@ struct listener {
 	struct snapshot *snap;
 	unsigned svc_index;
 	bool keep;                        /* reload: still wanted by the new config */
+	bool full;                        /* paused at a connection limit */
 };
 
 /* Creates a listener bound to addr (SO_REUSEADDR, IPV6_V6ONLY for IPv6,

@@ -13,6 +13,7 @@
 #include "proxy/renew.h"
 #include "proxy/snapshot.h"
 #include "proxy/swap.h"
+#include "proxy/worker.h"
 
 static struct listener *
 find_listener(struct listener *list, const struct addr *a)
@@ -166,6 +167,7 @@ reload_run(struct daemon *d, struct report *rep)
 	certwatch_update(d->certwatch);
 	renew_update(d->renewer);
 	daemon_tickets_update(d);
+	worker_listeners_update(&d->worker);     /* the limits may have changed */
 	report_log(rep, "reload: ");
 	log_notice("reload: done services=%u warnings=%u", next->n_services, rep->n_warnings);
 	return 0;

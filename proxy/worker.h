@@ -20,6 +20,7 @@ struct worker {
 
 	ev_timer accept_resume;           /* after running out of descriptors */
 	bool accept_paused;
+	unsigned n_full;                  /* listeners paused at a connection limit */
 
 	/* called when the last connection closes while draining */
 	void (*on_drained)(struct worker *w);
@@ -36,6 +37,14 @@ void worker_conn_remove(struct worker *w, struct conn *c);
  * closes or ACCEPT_PAUSE_S passes, instead of spinning on a listener that
  * stays readable. */
 void worker_pause_accept(struct worker *w);
+
+/* Whether l may accept one more connection now (maxConnections of its
+ * service, maxConnectionsTotal); when not, its accepting pauses. */
+bool worker_may_accept(struct worker *w, struct listener *l);
+
+/* Starts or stops each listener's watcher by the limits, the pause and the
+ * drain in force now (after a reload, a close, the end of a pause). */
+void worker_listeners_update(struct worker *w);
 
 /* Stops every listener's watcher (they stay bound) and waits for the open
  * connections; on_drained runs when none is left (at once if none is). */

@@ -272,3 +272,78 @@ def test_the_soft_descriptor_limit_is_raised_to_the_hard_one_and_logged(pki, bac
     daemon.stop()
     daemon, port = _start(pki, certwrapd, backend.addr("echo"), nofile=1024)
     daemon.wait_log(r"notice: limits: 1024 descriptors: room for about 480 connections")
+
+
+# --- connection limits ----------------------------------------------------------------------
+
+
+def _echo_once(tls, data=b"ping"):
+    tls.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        chunk = tls.recv(4096)
+        assert chunk, "closed during the echo"
+        got += chunk
+    return got
+
+
+class _Waiting(threading.Thread):
+    """A client whose TLS handshake (and echo) runs in a thread: it waits in
+    the listen queue while the service is at its limit."""
+
+    def __init__(self, pki, port):
+        super().__init__(daemon=True)
+        self.pki, self.port, self.tls, self.error = pki, port, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.tls = _tls(self.pki, self.port, timeout=30)
+            _echo_once(self.tls)
+        except (OSError, ssl.SSLError) as e:
+            self.error = e
+
+
+def test_max_connections_pauses_accepting_and_loses_no_waiting_client(pki, backend, certwrapd):
+    """maxConnections = 2: a third client is neither refused nor served while
+    two are open (it waits in the listen queue, the daemon idle, not
+    spinning); when one closes, it is served."""
+    daemon, port = _start(pki, certwrapd, backend.addr("echo"), maxConnections="2")
+    held = [_tls(pki, port) for _ in range(2)]
+    for tls in held:
+        assert _echo_once(tls) == b"ping"
+    waiting = _Waiting(pki, port)
+    daemon.wait_log(r"notice: echo: maxConnections reached \(2 open\): accepting on "
+                    r"127\.0\.0\.1:\d+ paused until a connection closes")
+    cpu_before = _cpu_seconds(daemon.pid)
+    waiting.join(1.0)
+    assert waiting.is_alive() and waiting.tls is None, "served beyond maxConnections"
+    assert _cpu_seconds(daemon.pid) - cpu_before < 0.3, "spinning at the limit"
+    held.pop().close()
+    waiting.join(10)
+    assert not waiting.is_alive() and waiting.error is None, waiting.error
+    daemon.wait_log(r"info: echo: below its connection limit again")
+    waiting.tls.close()
+    for tls in held:
+        tls.close()
+    assert "refused" not in daemon.log()
+
+
+def test_max_connections_total_counts_every_service(pki, backend, certwrapd):
+    ports = {name: free_port() for name in ("a", "b")}
+    services = {name: service(port, backend.addr("echo"), cert=pki.fullchain,
+                              key=pki.leaf_key, CAfile=pki.root)
+                for name, port in ports.items()}
+    daemon = certwrapd(config_text(services, {"maxConnectionsTotal": "2"}))
+    held = [_tls(pki, ports["a"]), _tls(pki, ports["b"])]
+    for tls in held:
+        assert _echo_once(tls) == b"ping"
+    waiting = _Waiting(pki, ports["a"])
+    daemon.wait_log(r"notice: \w: maxConnectionsTotal reached \(2 open\)")
+    waiting.join(1.0)
+    assert waiting.is_alive() and waiting.tls is None, "served beyond maxConnectionsTotal"
+    held[1].close()                   # a connection of the other service frees a place
+    waiting.join(10)
+    assert not waiting.is_alive() and waiting.error is None, waiting.error
+    waiting.tls.close()
+    held[0].close()

@@ -234,6 +234,8 @@ describe_global(char *out, size_t size, const struct config *cfg, const char *op
 		describe_str(out, size, &cfg->control_group);
 	else if (strcmp(option, "ticketKeyLifetime") == 0)
 		snprintf(out, size, "%u", cfg->ticket_key_lifetime_s);
+	else if (strcmp(option, "maxConnectionsTotal") == 0)
+		snprintf(out, size, "%u", cfg->max_connections_total);
 	else
 		return false;
 	return true;
@@ -389,6 +391,8 @@ describe_service(char *out, size_t size, const struct service_conf *s, const cha
 		snprintf(out, size, "%u", s->timeout_connect_s);
 	else if (strcmp(option, "TIMEOUTidle") == 0)
 		snprintf(out, size, "%u", s->timeout_idle_s);
+	else if (strcmp(option, "maxConnections") == 0)
+		snprintf(out, size, "%u", s->max_connections);
 	else if (strcmp(option, "name@line") == 0)
 		snprintf(out, size, "%s@%u", s->name, s->line);
 	else if (strcmp(option, "proxy_header") == 0)
@@ -566,6 +570,9 @@ static const struct value_case value_cases[] = {
 
 	/* option names in any case, as stunnel */
 	{ "[imaps]\ntimeoutidle = 60\n" NEED_ALL, "imaps", "TIMEOUTidle", "60" },
+	{ "[imaps]\nmaxConnections = 5000\n" NEED_ALL, "imaps", "maxConnections", "5000" },
+	{ "maxConnections = 100\n[imaps]\n" NEED_ALL, "imaps", "maxConnections", "100" },
+	{ "maxConnectionsTotal = 9000\n" MINIMAL, NULL, "maxConnectionsTotal", "9000" },
 	{ "[imaps]\nVERIFYPEER = yes\n" NEED_ALL, "imaps", "verifyPeer", "yes" },
 	{ "[imaps]\ncafile = /ca.pem\n" NEED_ALL, "imaps", "CAfile", "/ca.pem@2" },
 	{ "[imaps]\nACCEPT = 993\n" NEED_CONNECT_CERT, "imaps", "accept", "-:993@2" },
@@ -903,6 +910,7 @@ static const struct {
 	{ "TIMEOUTclose", "60" },
 	{ "TIMEOUTconnect", "10" },
 	{ "TIMEOUTidle", "43200" },
+	{ "maxConnections", "0" },
 	{ "protocol", "none@0" },
 	{ "proxy_header", "v0@0" },
 	{ "requireTLS", "yes" },
@@ -910,6 +918,7 @@ static const struct {
 	{ "control", "(none)@0" },
 	{ "controlMode", "0660@0" },
 	{ "ticketKeyLifetime", "43200" },
+	{ "maxConnectionsTotal", "0" },
 	{ "controlGroup", "(none)@0" },
 	{ "certname", "(none)@0" },
 	{ "autoIssue", "no@0" },
@@ -1188,6 +1197,10 @@ static const struct error_case error_cases[] = {
 	{ "[imaps]\nciphersuites =\n" NEED_ALL,
 	  "t.conf:2: ciphersuites: expected CIPHERSUITES_LIST, got nothing" },
 	{ "[imaps]\ncurves =\n" NEED_ALL, "t.conf:2: curves: expected CURVE_LIST, got nothing" },
+	{ "[imaps]\nmaxConnections = -1\n" NEED_ALL, "t.conf:2: maxConnections: expected a "
+	  "number of connections 0-1000000 (0: no limit), got \"-1\"" },
+	{ "maxConnectionsTotal = 2000000\n" MINIMAL, "t.conf:1: maxConnectionsTotal: expected a "
+	  "number of connections 0-1000000 (0: no limit), got \"2000000\"" },
 	{ "[imaps]\nTIMEOUTidle = 1h\n" NEED_ALL,
 	  "t.conf:2: TIMEOUTidle: expected whole seconds 0-31536000, got \"1h\"" },
 	{ "[imaps]\nTIMEOUTbusy = -1\n" NEED_ALL,
