@@ -405,7 +405,7 @@ def test_smtp_legacy_client_reaches_tls_only_upstream(pki, certwrapd, py_upstrea
         s.sendmail("a@example.test", ["b@example.test"], b"Subject: hi\r\n\r\nover TLS\r\n")
     assert b"BODY:Subject: hi\r\n\r\nover TLS\r\n" in up.seen["lines"]
     assert up.seen["lines"][0].upper().startswith(b"EHLO ")
-    d.wait_log(r"mail: conn client=\S+ tls=TLSv1\.3 .*end=(client|backend)-close")
+    d.wait_log(r"mail: conn client=\S+ tls=TLSv1\.3 .*end=(client|backend)-close", timeout=30)
 
 
 def test_smtp_greeting_is_relayed(pki, certwrapd, py_upstream):
