@@ -331,6 +331,10 @@ def smtp_upstream(up, sock):
             tls.sendall(b"250 queued over TLS\r\n")
         elif cmd == b"QUIT":
             tls.sendall(b"221 bye\r\n")
+            # until the other side closes: closing with its close_notify unread
+            # would reset the connection, and the summary line say so
+            while f.readline():
+                pass
             return
         else:
             tls.sendall(b"502 no\r\n")
