@@ -249,15 +249,6 @@ conn_queue_proxy_header(struct conn *c)
 }
 
 void
-conn_handshake_start(struct conn *c)
-{
-	c->state = CONN_HANDSHAKE;
-	conn_touch(c);
-	conn_timer_update(c);
-	handshake_step(c);
-}
-
-void
 conn_backend_connected(struct conn *c)
 {
 	c->backend_up = true;
@@ -325,8 +316,10 @@ void
 conn_start_handshake(struct conn *c)
 {
 	c->state = CONN_HANDSHAKE;
-	/* the backend is watched meanwhile: what it sends unasked is dropped */
-	conn_io_want(c, &c->backend, EV_READ);
+	/* after STARTTLS the backend is watched meanwhile: what it sends
+	 * unasked is dropped (in client mode the backend is the TLS side) */
+	if (c->stls != NULL)
+		conn_io_want(c, &c->backend, EV_READ);
 	conn_touch(c);
 	conn_timer_update(c);
 	handshake_step(c);

@@ -171,9 +171,8 @@ int conn_queue_proxy_header(struct conn *c);
 /* State transitions, called by backend.c, relay.c, dialogue.c and upstream.c. */
 void conn_backend_connected(struct conn *c);
 void conn_backend_unreachable(struct conn *c);   /* every target failed: closes c */
-void conn_start_handshake(struct conn *c);       /* after STARTTLS */
+void conn_start_handshake(struct conn *c);       /* on tls_side, TIMEOUTbusy */
 void conn_start_relay(struct conn *c);
-void conn_handshake_start(struct conn *c);      /* on tls_side, TIMEOUTbusy */
 
 /* Whether c is a client-mode connection (TLS towards the backend). */
 bool conn_is_client_mode(const struct conn *c);

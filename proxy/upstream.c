@@ -59,7 +59,7 @@ upstream_start(struct conn *c)
 		return;
 	}
 	if (sc->protocol == PROTOCOL_NONE) {
-		conn_handshake_start(c);
+		conn_start_handshake(c);
 		return;
 	}
 	starttls_client_init(c->dialogue, sc->protocol, local_host_name(host, sizeof(host)));
@@ -110,7 +110,7 @@ dialogue_next(struct conn *c, enum starttls_client_status status)
 		break;
 	case STC_DONE:
 		conn_io_want(c, &c->backend, 0);
-		conn_handshake_start(c);
+		conn_start_handshake(c);
 		break;
 	case STC_FAILED:
 		upstream_fail(c, END_HANDSHAKE_FAILED, "STARTTLS", c->dialogue->reason);
