@@ -11,6 +11,7 @@
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/snapshot.h"
+#include "proxy/starttls.h"
 #include "proxy/starttls_client.h"
 #include "proxy/tls_client.h"
 
@@ -171,27 +172,11 @@ upstream_tls_failed(struct conn *c, const char *reason)
 	    upstream_label(c), reason);
 }
 
-/* What a mail client hears when there is no upstream for it. */
-static const char *
-unavailable_reply(enum service_protocol protocol)
-{
-	switch (protocol) {
-	case PROTOCOL_SMTP:
-		return "421 4.4.0 upstream mail server not available, try again later\r\n";
-	case PROTOCOL_IMAP:
-		return "* BYE upstream mail server not available, try again later\r\n";
-	case PROTOCOL_POP3:
-		return "-ERR upstream mail server not available, try again later\r\n";
-	case PROTOCOL_NONE:
-		break;
-	}
-	return NULL;
-}
-
 void
 upstream_close(struct conn *c)
 {
-	const char *reply = unavailable_reply(c->svc->conf->protocol);
+	const char *reply = c->svc->conf->protocol == PROTOCOL_NONE ? NULL :
+	    starttls_fatal_reply(c->svc->conf->protocol, ST_FATAL_UNAVAILABLE);
 
 	free(c->dialogue);
 	c->dialogue = NULL;

@@ -475,7 +475,7 @@ def test_starttls_then_bad_certificate_is_refused(pki, certwrapd, py_upstream):
         port, f"127.0.0.1:{up.port}", protocol="pop3", verifyChain=True, CAfile=pki.root,
         checkHost="imap.example.org")}))
     with LineClient.connect("127.0.0.1", port, timeout=IO_TIMEOUT_S) as c:
-        assert c.read_all() == b"-ERR upstream mail server not available, try again later\r\n"
+        assert c.read_all() == b"-ERR [SYS/TEMP] Mail service temporarily unavailable, try again later\r\n"
     d.wait_log(r"TLS handshake failed: upstream certificate verify failed: hostname mismatch")
 
 
@@ -502,7 +502,7 @@ def test_silent_upstream_is_given_up_after_timeout_busy(pki, certwrapd, py_upstr
     d = certwrapd(config_text({"mail": client_service(
         port, f"127.0.0.1:{up.port}", protocol="imap", TIMEOUTbusy=1)}))
     with LineClient.connect("127.0.0.1", port, timeout=IO_TIMEOUT_S) as c:
-        assert c.read_all() == b"* BYE upstream mail server not available, try again later\r\n"
+        assert c.read_all() == b"* BYE [UNAVAILABLE] Mail service temporarily unavailable, try again later\r\n"
     d.wait_log(rf"warning: mail: upstream 127\.0\.0\.1:{up.port}: no TLS within "
                r"TIMEOUTbusy = 1s \(STARTTLS\)")
     d.wait_log(r"end=handshake-timeout")
