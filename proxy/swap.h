@@ -2,7 +2,7 @@
  *
  * A swap builds and validates a complete new TLS context off to the side
  * (the certstore's rules, and the service's host names covered), then
- * publishes it with one pointer exchange: every handshake that starts after
+ * publishes it with one pointer exchange: every full handshake that starts after
  * that uses it; connections already open keep theirs; nothing else moves.
  * A refused certificate changes nothing and says why.
  *
