@@ -11,8 +11,8 @@
 # Ctrl-C; otherwise it stops after the checks (exit status 0 only if they
 # passed).
 #
-# Ports: IMAPS 10993, POP3S 10995, SMTPS 10465, echo 10443 (DEMO_PORT_BASE=N
-# moves them to N+993, N+995, N+465, N+443).
+# Ports: IMAPS 10993, POP3S 10995, SMTPS 10465, submission (STARTTLS) 10587,
+# echo 10443 (DEMO_PORT_BASE=N moves them to N+993, N+995, N+465, N+587, N+443).
 set -eu
 
 BUILD=${BUILD:-build/default}
@@ -83,7 +83,8 @@ addr_of() { printf '%s\n' "$ready" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 say "$ready"
 
 IMAPS=$((BASE + 993)) POP3S=$((BASE + 995)) SMTPS=$((BASE + 465)) ECHO=$((BASE + 443))
-for p in $IMAPS $POP3S $SMTPS $ECHO; do
+SUBMISSION=$((BASE + 587))
+for p in $IMAPS $POP3S $SMTPS $SUBMISSION $ECHO; do
 	port_free "$p" || { say "demo: port $p is in use; run with DEMO_PORT_BASE=20000 (say)"; exit 1; }
 done
 
@@ -117,6 +118,13 @@ connect = $(addr_of pop3)
 accept = 127.0.0.1:$SMTPS
 connect = $(addr_of smtp)
 
+; STARTTLS: the client starts in plaintext; certwrapd relays the real
+; server's greeting and EHLO, adds STARTTLS, and does the TLS itself
+[submission]
+accept = 127.0.0.1:$SUBMISSION
+connect = $(addr_of smtp)
+protocol = smtp
+
 [echo]
 accept = 127.0.0.1:$ECHO
 connect = $(addr_of echo)
@@ -141,6 +149,12 @@ check "curl pop3s:// retrieves it" sh -c \
 printf 'From: demo@localhost\r\nTo: test@localhost\r\nSubject: hello through certwrap\r\n\r\nIt works.\r\n' > "$dir/mail.eml"
 check "curl smtps:// sends a message" curl -sS --cacert "$ROOT" \
 	"smtps://localhost:$SMTPS" --mail-from demo@localhost --mail-rcpt test@localhost -T "$dir/mail.eml"
+check "curl smtp:// --ssl-reqd sends one by STARTTLS" curl -sS --cacert "$ROOT" --ssl-reqd \
+	"smtp://localhost:$SUBMISSION" --mail-from demo@localhost --mail-rcpt test@localhost \
+	-T "$dir/mail.eml"
+check "openssl s_client -starttls smtp sees the upgrade and verifies" sh -c \
+	"openssl s_client -connect 127.0.0.1:$SUBMISSION -starttls smtp -servername localhost \
+	 -verify_return_error -CAfile '$ROOT' </dev/null 2>/dev/null | grep -q 'Verify return code: 0 (ok)'"
 check "openssl s_client verifies the chain against the store's root" sh -c \
 	"openssl s_client -connect 127.0.0.1:$IMAPS -servername localhost -verify_return_error \
 	 -CAfile '$ROOT' </dev/null 2>/dev/null | grep -q 'Verify return code: 0 (ok)'"
@@ -186,6 +200,8 @@ cat <<EOF
     curl --cacert $ROOT -u test:secret pop3s://localhost:$POP3S/1
     openssl s_client -connect localhost:$IMAPS -CAfile $ROOT -verify_return_error
         (then type: a login test secret, a select INBOX, a fetch 1 rfc822, a logout)
+    openssl s_client -connect localhost:$SUBMISSION -starttls smtp -CAfile $ROOT -crlf
+        (STARTTLS; then type: EHLO me, and see the server's own extensions)
     openssl s_client -connect localhost:$ECHO -CAfile $ROOT -quiet   (echo)
 
     $CTL status             what each service serves
