@@ -32,8 +32,8 @@ struct storejobs {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct job *todo, *done;              /* FIFO queues, under lock */
-	unsigned n_todo;
+	struct job *waiting, *done;              /* FIFO queues, under lock */
+	unsigned n_waiting;
 	bool stopping;
 	ev_async answered;
 };
@@ -82,13 +82,13 @@ worker(void *arg)
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		while (q->todo == NULL && !q->stopping)
+		while (q->waiting == NULL && !q->stopping)
 			pthread_cond_wait(&q->wake, &q->lock);
-		if (q->todo == NULL)
+		if (q->waiting == NULL)
 			break;
-		j = q->todo;
-		q->todo = j->next;
-		q->n_todo--;
+		j = q->waiting;
+		q->waiting = j->next;
+		q->n_waiting--;
 		pthread_mutex_unlock(&q->lock);
 		job_run(j);
 		pthread_mutex_lock(&q->lock);
@@ -140,7 +140,7 @@ storejob_submit(struct storejobs *q, const char *store_dir, const struct ctl_msg
 		copied = ctl_msg_add(&j->req, req->fields[i].name, req->fields[i].value,
 		    req->fields[i].len) == 0;
 	pthread_mutex_lock(&q->lock);
-	if (!copied || q->n_todo >= STOREJOB_QUEUE_MAX) {
+	if (!copied || q->n_waiting >= STOREJOB_QUEUE_MAX) {
 		pthread_mutex_unlock(&q->lock);
 		ctl_msg_error(&resp, copied ? "certwrapd is busy with %u store requests; try again "
 		    "shortly" : "out of memory", STOREJOB_QUEUE_MAX);
@@ -150,8 +150,8 @@ storejob_submit(struct storejobs *q, const char *store_dir, const struct ctl_msg
 		return;
 	}
 	j->r = r;
-	push(&q->todo, j);
-	q->n_todo++;
+	push(&q->waiting, j);
+	q->n_waiting++;
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	control_defer(r, STOREJOB_TIMEOUT_S);
@@ -193,8 +193,8 @@ storejob_free(struct storejobs *q)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = true;
-	queued = q->todo;                     /* not started: they will not run */
-	q->todo = NULL;
+	queued = q->waiting;                     /* not started: they will not run */
+	q->waiting = NULL;
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
