@@ -32,7 +32,7 @@ struct storejobs {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct job *waiting, *done;              /* FIFO queues, under lock */
+	struct job *waiting, *done;           /* FIFO queues, under lock */
 	unsigned n_waiting;
 	bool stopping;
 	ev_async answered;
