@@ -326,23 +326,34 @@ render_generic(struct ctl *c, const struct args *a, const struct out_response *r
 	return finish(c, r);
 }
 
+/* The verb, NAME and the --dns and --ip names a new certificate is for
+ * (issue, csr): at least one. */
+static int
+rq_name_and_names(struct ctl *c, const struct args *a, struct reqb *b, const char *verb)
+{
+	size_t n_dns, n_ip;
+
+	args_list(a, "--dns", &n_dns);
+	args_list(a, "--ip", &n_ip);
+	if (n_dns + n_ip == 0)
+		return ctl_usage_error(c, "give at least one --dns HOST or --ip ADDR");
+	rq(b, "verb", verb);
+	rq(b, "name", a->pos[0]);
+	rq_list(b, a, "--dns", "dns");
+	rq_list(b, a, "--ip", "ip");
+	return CTL_OK;
+}
+
 /* --- issue, renew, rollback ----------------------------------------------------------------------- */
 
 static int
 build_issue(struct ctl *c, const struct args *a, struct ctl_msg *req)
 {
 	struct reqb b = { req, false };
-	size_t n_dns, n_ip;
 	int rc;
 
-	args_list(a, "--dns", &n_dns);
-	args_list(a, "--ip", &n_ip);
-	if (n_dns + n_ip == 0)
-		return ctl_usage_error(c, "give at least one --dns HOST or --ip ADDR");
-	rq(&b, "verb", "issue");
-	rq(&b, "name", a->pos[0]);
-	rq_list(&b, a, "--dns", "dns");
-	rq_list(&b, a, "--ip", "ip");
+	if ((rc = rq_name_and_names(c, a, &b, "issue")) != CTL_OK)
+		return rc;
 	if (args_flag(a, "--client"))
 		rq(&b, "client", "yes");
 	if ((rc = rq_days_key_type(c, a, &b)) != CTL_OK ||
@@ -644,17 +655,10 @@ static int
 build_csr(struct ctl *c, const struct args *a, struct ctl_msg *req)
 {
 	struct reqb b = { req, false };
-	size_t n_dns, n_ip;
 	int rc;
 
-	args_list(a, "--dns", &n_dns);
-	args_list(a, "--ip", &n_ip);
-	if (n_dns + n_ip == 0)
-		return ctl_usage_error(c, "give at least one --dns HOST or --ip ADDR");
-	rq(&b, "verb", "csr");
-	rq(&b, "name", a->pos[0]);
-	rq_list(&b, a, "--dns", "dns");
-	rq_list(&b, a, "--ip", "ip");
+	if ((rc = rq_name_and_names(c, a, &b, "csr")) != CTL_OK)
+		return rc;
 	rq(&b, "subject", args_value(a, "--subject"));
 	if (args_flag(a, "--replace"))
 		rq(&b, "replace", "yes");
