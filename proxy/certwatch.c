@@ -149,11 +149,11 @@ certwatch_new(struct daemon *d)
 	else {
 		ev_io_init(&w->inotify_io, inotify_cb, w->inotify_fd, EV_READ);
 		w->inotify_io.data = w;
-		ev_io_start(d->worker.loop, &w->inotify_io);
+		ev_io_start(d->loop, &w->inotify_io);
 	}
 	ev_timer_init(&w->poll, poll_cb, CERTWATCH_POLL_S, CERTWATCH_POLL_S);
 	w->poll.data = w;
-	ev_timer_start(d->worker.loop, &w->poll);
+	ev_timer_start(d->loop, &w->poll);
 	certwatch_update(w);
 	return w;
 }
@@ -163,9 +163,9 @@ certwatch_free(struct certwatch *w)
 {
 	if (w == NULL)
 		return;
-	ev_timer_stop(w->d->worker.loop, &w->poll);
+	ev_timer_stop(w->d->loop, &w->poll);
 	if (w->inotify_fd != -1) {
-		ev_io_stop(w->d->worker.loop, &w->inotify_io);
+		ev_io_stop(w->d->loop, &w->inotify_io);
 		close(w->inotify_fd);
 	}
 	free(w);

@@ -24,6 +24,7 @@
 #define CONFIG_DEFAULT_CONTROL_MODE 0660  /* owner and group; others get EACCES */
 #define CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S 43200   /* 12 hours, as the tickets' own */
 #define CONFIG_MAX_CONNECTIONS      1000000
+#define CONFIG_WORKERS_MAX   64           /* workers = N */
 #define CONFIG_MAX_RENEW_BEFORE_S (3650L * 86400)   /* renewBefore: ten years */
 
 /* A value as written, and where: line 0 means "not set, default in force". */
@@ -171,6 +172,8 @@ struct config {
 	                                     daemon; NULL: root and the daemon's user only */
 	unsigned max_connections_total;   /* maxConnectionsTotal: open at once in the
 	                                     whole daemon; 0: no limit but the descriptors */
+	unsigned workers;                 /* workers = N; 0 (auto): one per CPU the
+	                                     daemon may run on */
 	unsigned ticket_key_lifetime_s;   /* ticketKeyLifetime: how long a session ticket key
 	                                     encrypts (it decrypts as long again); default
 	                                     CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S */

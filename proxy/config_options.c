@@ -255,6 +255,27 @@ parse_connection_limit(struct config_parser *p, const struct config_option *opt,
 	return 0;
 }
 
+/* workers = N | auto */
+static int
+parse_workers(struct config_parser *p, const struct config_option *opt, void *base,
+    const char *value, unsigned line)
+{
+	unsigned long n = 0;
+	const char *c;
+
+	if (strcmp(value, "auto") == 0) {
+		*FIELD(unsigned, base, opt) = 0;
+		return 0;
+	}
+	for (c = value; is_ascii_digit(*c) && n <= CONFIG_WORKERS_MAX; c++)
+		n = n * 10 + (unsigned long)(*c - '0');
+	if (c == value || *c != '\0' || n == 0 || n > CONFIG_WORKERS_MAX)
+		return config_parser_fail(p, line, opt->name, "expected a number of threads 1-%u, "
+		    "or auto for one per CPU, got \"%s\"", CONFIG_WORKERS_MAX, value);
+	*FIELD(unsigned, base, opt) = (unsigned)n;
+	return 0;
+}
+
 /* --- debug = [FACILITY.]LEVEL ------------------------------------------------ */
 
 static const struct {
@@ -897,6 +918,10 @@ const struct config_option config_options[] = {
 	  .field = GLB(max_connections_total), .default_value = "0", .syntax = "COUNT",
 	  .stunnel = "certwrapd only: connections open at once in the whole daemon; at the "
 	  "limit accepting pauses (0: no limit but the descriptors)" },
+	{ .name = "workers", .scope = SCOPE_GLOBAL, .parse = parse_workers,
+	  .field = GLB(workers), .default_value = "auto", .syntax = "COUNT|auto",
+	  .stunnel = "certwrapd only: threads serving connections, each with its own event "
+	  "loop; auto: one per CPU the daemon may run on (taskset, cpusets)" },
 	{ .name = "ticketKeyLifetime", .scope = SCOPE_GLOBAL, .parse = parse_ticket_lifetime,
 	  .field = GLB(ticket_key_lifetime_s),
 	  .default_value = STR(CONFIG_DEFAULT_TICKET_KEY_LIFETIME_S), .syntax = "SECONDS",

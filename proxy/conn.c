@@ -412,15 +412,15 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 		}
 		free(c);
 		close(fd);
+		atomic_fetch_sub_explicit(&svc->stats->active, 1, memory_order_relaxed);
+		worker_conn_lost(w);
 		return;
 	}
 	if (c->client.ssl != NULL)
 		SSL_set_app_data(c->client.ssl, c);    /* for sni_servername_cb */
 	c->worker = w;
 	c->snap = snapshot_ref(snap);
-	c->svc = svc;
-	stats_add(&svc->stats->connections, 1);
-	stats_add(&svc->stats->active, 1);
+	c->svc = svc;           /* counted by the acceptor (acceptor_hand_over) */
 	endpoint_init(&c->client, c, fd, "client", END_CLIENT_CLOSE, END_CLIENT_ERROR);
 	endpoint_init(&c->backend, c, -1, "backend", END_BACKEND_CLOSE, END_BACKEND_ERROR);
 	c->tls_side = client_mode ? &c->backend : &c->client;

@@ -131,8 +131,9 @@ struct conn {
 	                                     the filter (starttls.h); NULL otherwise */
 };
 
-/* Takes over an accepted client socket for svc of snap. On failure (out of
- * memory) closes fd and logs; the daemon carries on. */
+/* Takes over an accepted client socket for svc of snap, on w's thread (the
+ * acceptor has counted it). On failure (out of memory) closes fd, logs and
+ * uncounts it; the daemon carries on. */
 void conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd,
     const struct sockaddr *peer, socklen_t peer_len);
 

@@ -560,7 +560,7 @@ control_configure(struct control **cp, struct daemon *d, const struct config *cf
 		return -1;
 	if (*cp != NULL && strcmp((*cp)->path, cfg->control_path.value) == 0)
 		return control_update(*cp, cfg, group_set, gid, rep);
-	if ((next = control_open(d, d->worker.loop, cfg, group_set, gid, rep)) == NULL)
+	if ((next = control_open(d, d->loop, cfg, group_set, gid, rep)) == NULL)
 		return -1;
 	control_close(*cp);
 	*cp = next;

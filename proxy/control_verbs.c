@@ -66,9 +66,11 @@ verb_status(struct daemon *d, const struct ctl_msg *req, struct control_request 
 	time_t now = time(NULL);
 	char msg[256];
 
+	unsigned open = acceptor_open(&d->acceptor);
+
 	snprintf(msg, sizeof(msg), "%u service%s, %u connection%s open, config %s",
-	    snap->n_services, snap->n_services == 1 ? "" : "s", d->worker.n_conns,
-	    d->worker.n_conns == 1 ? "" : "s", snap->cfg.file);
+	    snap->n_services, snap->n_services == 1 ? "" : "s", open, open == 1 ? "" : "s",
+	    snap->cfg.file);
 	ctl_msg_ok(resp, msg);
 	for (unsigned i = 0; i < snap->n_services; i++) {
 		struct service *svc = &snap->services[i], *relay;

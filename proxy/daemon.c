@@ -1,16 +1,16 @@
 /* daemon.c: start, signals, drain and stop. */
 #include "proxy/daemon.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "proxy/certwatch.h"
 #include "proxy/config.h"
 #include "proxy/control.h"
-#include "proxy/conn.h"
 #include "proxy/limits.h"
-#include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/reload.h"
 #include "proxy/renew.h"
@@ -18,6 +18,7 @@
 #include "proxy/snapshot.h"
 #include "proxy/storejob.h"
 #include "proxy/tickets.h"
+#include "proxy/worker.h"
 
 void
 daemon_log_settings(const struct daemon *d, const struct config *cfg, struct log_settings *out)
@@ -33,23 +34,36 @@ daemon_log_settings(const struct daemon *d, const struct config *cfg, struct log
 	};
 }
 
+/* On the worker's own thread: counted, and told to the main loop. */
 static void
-drained(struct worker *w)
+worker_drained(struct worker *w)
 {
 	struct daemon *d = w->owner;
 
+	atomic_fetch_add(&d->n_drained, 1);
+	ev_async_send(d->loop, &d->drained);
+}
+
+static void
+drained_cb(struct ev_loop *loop, ev_async *as, int revents)
+{
+	struct daemon *d = as->data;
+
+	if (atomic_load(&d->n_drained) < d->n_workers)
+		return;
 	log_notice("shutdown: all connections closed");
-	ev_break(d->worker.loop, EVBREAK_ALL);
+	ev_break(loop, EVBREAK_ALL);
 }
 
 static void
 drain_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct daemon *d = t->data;
+	unsigned open = acceptor_open(&d->acceptor);
 
-	log_notice("shutdown: closing %u connection%s still open after %.0fs",
-	    d->worker.n_conns, d->worker.n_conns == 1 ? "" : "s", SHUTDOWN_DRAIN_S);
-	worker_close_all(&d->worker);
+	/* daemon_cleanup closes them, on their workers */
+	log_notice("shutdown: closing %u connection%s still open after %.0fs", open,
+	    open == 1 ? "" : "s", SHUTDOWN_DRAIN_S);
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -58,42 +72,29 @@ drain_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 daemon_stop(struct daemon *d, const char *why)
 {
-	struct listener *next;
+	unsigned open = acceptor_open(&d->acceptor);
 
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	log_notice("shutdown: %s; draining %u connection%s for up to %.0fs", why,
-	    d->worker.n_conns, d->worker.n_conns == 1 ? "" : "s", SHUTDOWN_DRAIN_S);
-	for (struct listener *l = d->worker.listeners; l != NULL; l = next) {
-		next = l->next;
-		listener_stop(l);
-		listener_free(l);
-	}
-	d->worker.listeners = NULL;
-	ev_timer_start(d->worker.loop, &d->drain_deadline);
-	worker_drain(&d->worker);
+	log_notice("shutdown: %s; draining %u connection%s for up to %.0fs", why, open,
+	    open == 1 ? "" : "s", SHUTDOWN_DRAIN_S);
+	acceptor_close_listeners(&d->acceptor);
+	ev_timer_start(d->loop, &d->drain_deadline);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		worker_request(&d->workers[i], WORKER_DRAIN);
 }
 
 static void
 log_connections(struct daemon *d)
 {
-	ev_tstamp now = ev_now(d->worker.loop);
-	static const char *const states[] = {
-		[CONN_HANDSHAKE] = "handshake", [CONN_CONNECTING] = "connecting",
-		[CONN_UPSTREAM_STARTTLS] = "upstream-starttls", [CONN_RELAY] = "relay",
-		[CONN_DIALOGUE] = "dialogue",
-	};
+	unsigned open = acceptor_open(&d->acceptor);
 
-	log_notice("connections: %u open", d->worker.n_conns);
-	for (struct conn *c = d->worker.conns; c != NULL; c = c->next) {
-		char client[ADDR_LABEL_BYTES];
-
-		addr_format((const struct sockaddr *)&c->peer, client, sizeof(client));
-		log_notice("connections: %s client=%s state=%s age=%.0fs in=%llu out=%llu",
-		    c->svc->conf->name, client, states[c->state], now - c->started,
-		    (unsigned long long)c->to_backend.bytes, (unsigned long long)c->to_client.bytes);
-	}
+	/* each worker lists its own, from its own thread */
+	log_notice("connections: %u open on %u worker%s", open, d->n_workers,
+	    d->n_workers == 1 ? "" : "s");
+	for (unsigned i = 0; i < d->n_workers; i++)
+		worker_request(&d->workers[i], WORKER_LOG_CONNECTIONS);
 }
 
 static void
@@ -131,9 +132,9 @@ signal_watch(struct daemon *d, ev_signal *w, int signum)
 {
 	ev_signal_init(w, signal_cb, signum);
 	w->data = d;
-	ev_signal_start(d->worker.loop, w);
+	ev_signal_start(d->loop, w);
 	/* signal watchers alone do not keep the loop running */
-	ev_unref(d->worker.loop);
+	ev_unref(d->loop);
 }
 
 static void
@@ -154,24 +155,66 @@ daemon_tickets_update(struct daemon *d)
 	if (d->ticket_rotation.repeat == lifetime)
 		return;
 	d->ticket_rotation.repeat = lifetime;
-	ev_timer_again(d->worker.loop, &d->ticket_rotation);
+	ev_timer_again(d->loop, &d->ticket_rotation);
+}
+
+/* workers = 0 (the default): one per CPU this process may run on, which
+ * follows taskset and cgroup cpusets rather than the machine's count. */
+static unsigned
+workers_wanted(const struct config *cfg)
+{
+	cpu_set_t cpus;
+	int n;
+
+	if (cfg->workers != 0)
+		return cfg->workers;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && (n = CPU_COUNT(&cpus)) > 0)
+		return n > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (unsigned)n;
+	return 1;
+}
+
+static int
+workers_start(struct daemon *d, unsigned n, struct report *rep)
+{
+	char err[256];
+
+	if ((d->workers = calloc(n, sizeof(*d->workers))) == NULL) {
+		report_error(rep, "out of memory");
+		return -1;
+	}
+	acceptor_init(&d->acceptor, d->loop, d->workers, n);
+	worker_init(&d->workers[0], d->loop, &d->acceptor);
+	d->n_workers = 1;
+	for (unsigned i = 1; i < n; i++, d->n_workers++)
+		if (worker_start_thread(&d->workers[i], i, &d->acceptor, err, sizeof(err)) == -1) {
+			report_error(rep, "%s", err);
+			return -1;
+		}
+	for (unsigned i = 0; i < n; i++) {
+		d->workers[i].owner = d;
+		d->workers[i].on_drained = worker_drained;
+	}
+	log_notice("workers: %u (%s)", n, d->snap->cfg.workers != 0 ? "workers =" :
+	    "one per CPU this process may use");
+	return 0;
 }
 
 int
 daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep)
 {
-	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-
-	if (loop == NULL) {
+	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		report_error(rep, "cannot initialise the event loop (libev)");
 		return -1;
 	}
-	worker_init(&d->worker, loop);
-	d->worker.owner = d;
-	d->worker.on_drained = drained;
-	if (reload_listeners(&d->worker, snap, rep) == -1)     /* binds and starts them */
-		return -1;
 	d->snap = snapshot_ref(snap);
+	ev_async_init(&d->drained, drained_cb);
+	d->drained.data = d;
+	ev_async_start(d->loop, &d->drained);
+	ev_unref(d->loop);
+	if (workers_start(d, workers_wanted(&snap->cfg), rep) == -1)
+		return -1;
+	if (reload_listeners(&d->acceptor, snap, rep) == -1)     /* binds and starts them */
+		return -1;
 	if (control_configure(&d->control, d, &snap->cfg, rep) == -1)
 		return -1;
 	d->certwatch = certwatch_new(d);
@@ -193,16 +236,14 @@ daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep)
 void
 daemon_run(struct daemon *d)
 {
-	ev_run(d->worker.loop, 0);
+	ev_run(d->loop, 0);
 	daemon_cleanup(d);
 }
 
 void
 daemon_cleanup(struct daemon *d)
 {
-	struct listener *next;
-
-	if (d->worker.loop == NULL)
+	if (d->loop == NULL)
 		return;
 	storejob_free(d->storejobs);       /* before the control socket: it answers */
 	d->storejobs = NULL;
@@ -212,15 +253,19 @@ daemon_cleanup(struct daemon *d)
 	d->certwatch = NULL;
 	control_close(d->control);
 	d->control = NULL;
-	worker_close_all(&d->worker);
-	for (struct listener *l = d->worker.listeners; l != NULL; l = next) {
-		next = l->next;
-		listener_stop(l);
-		listener_free(l);
-	}
-	d->worker.listeners = NULL;
-	ev_timer_stop(d->worker.loop, &d->drain_deadline);
-	ev_timer_stop(d->worker.loop, &d->ticket_rotation);
+	acceptor_close_listeners(&d->acceptor);
+	/* the threads first: each closes its own connections */
+	for (unsigned i = d->n_workers; i-- > 0;)
+		worker_stop(&d->workers[i]);
+	acceptor_cleanup(&d->acceptor);
+	free(d->workers);
+	d->workers = NULL;
+	d->n_workers = 0;
+	ev_timer_stop(d->loop, &d->drain_deadline);
+	ev_timer_stop(d->loop, &d->ticket_rotation);
+	ev_ref(d->loop);
+	ev_async_stop(d->loop, &d->drained);
 	snapshot_unref(d->snap);
 	d->snap = NULL;
+	d->loop = NULL;
 }

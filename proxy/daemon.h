@@ -1,4 +1,4 @@
-/* daemon.h: the running daemon: its config, its worker, its signals.
+/* daemon.h: the running daemon: its config, acceptor, workers, signals.
  *
  * SIGHUP reloads (reload.c), SIGTERM/SIGINT stop accepting and drain open
  * connections up to SHUTDOWN_DRAIN_S, SIGUSR1 reopens the log file, SIGUSR2
@@ -7,9 +7,10 @@
 #define CERTWRAP_DAEMON_H
 
 #include <ev.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
-#include "proxy/worker.h"
+#include "proxy/acceptor.h"
 
 struct certwatch;
 struct config;
@@ -24,10 +25,15 @@ struct daemon {
 	const char *config_path;
 	bool foreground_flag;             /* -f */
 	struct snapshot *snap;            /* the running config; referenced */
-	struct worker worker;
+	struct ev_loop *loop;             /* the main loop */
+	struct acceptor acceptor;         /* on the main loop */
+	struct worker *workers;           /* n_workers; [0] on the main loop */
+	unsigned n_workers;
 	ev_signal sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	ev_timer drain_deadline;
 	bool stopping;
+	atomic_uint n_drained;            /* workers with no connection left */
+	ev_async drained;                 /* ...told to the main loop */
 	struct control *control;          /* the control socket, NULL when not configured */
 	struct certwatch *certwatch;      /* follows the store's current versions */
 	struct renewer *renewer;          /* renews the store CA's certificates */
@@ -35,8 +41,9 @@ struct daemon {
 	ev_timer ticket_rotation;         /* every ticketKeyLifetime (tickets.h) */
 };
 
-/* Makes snap the running config (the daemon takes its own reference) and
- * binds its listeners on the default loop. -1 with errors in rep. */
+/* Makes snap the running config (the daemon takes its own reference),
+ * starts the workers and binds the listeners on the default loop. -1 with
+ * errors in rep. */
 int daemon_start(struct daemon *d, struct snapshot *snap, struct report *rep);
 
 /* Follows a reload's ticketKeyLifetime: the next rotation is a whole new

@@ -8,11 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/conn.h"
+#include "proxy/acceptor.h"
 #include "proxy/limits.h"
 #include "proxy/log.h"
 #include "proxy/snapshot.h"
-#include "proxy/worker.h"
 
 struct listener *
 listener_open(const struct addr *addr, char *err, size_t errlen)
@@ -66,7 +65,7 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		socklen_t len = sizeof(peer);
 		int fd;
 
-		if (!worker_may_accept(l->worker, l))
+		if (!acceptor_may_accept(l->acceptor, l))
 			return;
 		fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -79,32 +78,31 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				log_errno(LOG_LVL_WARN, "%s: accept paused for %.1fs on %s",
 				    l->snap->services[l->svc_index].conf->name, ACCEPT_PAUSE_S,
 				    l->addr.label);
-				worker_pause_accept(l->worker);
+				acceptor_pause(l->acceptor);
 				return;
 			}
 			log_errno(LOG_LVL_ERROR, "%s: accept on %s",
 			    l->snap->services[l->svc_index].conf->name, l->addr.label);
 			return;
 		}
-		conn_accept(l->worker, l->snap, &l->snap->services[l->svc_index], fd,
-		    (struct sockaddr *)&peer, len);
+		acceptor_hand_over(l->acceptor, l, fd, (struct sockaddr *)&peer, len);
 	}
 }
 
 void
-listener_start(struct listener *l, struct worker *w)
+listener_start(struct listener *l, struct acceptor *a)
 {
-	l->worker = w;
+	l->acceptor = a;
 	ev_io_init(&l->io, accept_cb, l->fd, EV_READ);
 	l->io.data = l;
-	ev_io_start(w->loop, &l->io);
+	ev_io_start(a->loop, &l->io);
 }
 
 void
 listener_stop(struct listener *l)
 {
-	if (l->worker != NULL)
-		ev_io_stop(l->worker->loop, &l->io);
+	if (l->acceptor != NULL)
+		ev_io_stop(l->acceptor->loop, &l->io);
 }
 
 void

@@ -8,14 +8,14 @@
 #include "proxy/addr.h"
 
 struct snapshot;
-struct worker;
+struct acceptor;
 
 struct listener {
 	struct listener *next;
 	struct addr addr;
 	int fd;
 	ev_io io;
-	struct worker *worker;            /* set by listener_start */
+	struct acceptor *acceptor;        /* set by listener_start */
 	/* the service accepted connections belong to; re-pointed at each reload
 	 * (the daemon holds the snapshot's reference) */
 	struct snapshot *snap;
@@ -29,8 +29,8 @@ struct listener {
  * already in use") on failure. */
 struct listener *listener_open(const struct addr *addr, char *err, size_t errlen);
 
-/* Starts accepting on w's loop. (The caller keeps l on w->listeners.) */
-void listener_start(struct listener *l, struct worker *w);
+/* Starts accepting on a's loop. (The caller keeps l on a->listeners.) */
+void listener_start(struct listener *l, struct acceptor *a);
 
 /* Stops the accept watcher; the socket stays bound. */
 void listener_stop(struct listener *l);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/acceptor.h"
 #include "proxy/certwatch.h"
 #include "proxy/control.h"
 #include "proxy/daemon.h"
@@ -13,7 +14,6 @@
 #include "proxy/renew.h"
 #include "proxy/snapshot.h"
 #include "proxy/swap.h"
-#include "proxy/worker.h"
 
 static struct listener *
 find_listener(struct listener *list, const struct addr *a)
@@ -43,24 +43,24 @@ count_accept(const struct snapshot *snap)
 
 /* Finds or binds a listener for every accept address of snap. */
 static int
-plan_listeners(struct worker *w, struct snapshot *snap, struct planned *plan,
+plan_listeners(struct acceptor *a, struct snapshot *snap, struct planned *plan,
     struct report *rep)
 {
 	unsigned n = 0, errors_before = rep->n_errors;
 	char err[256];
 
-	for (struct listener *l = w->listeners; l != NULL; l = l->next)
+	for (struct listener *l = a->listeners; l != NULL; l = l->next)
 		l->keep = false;
 	for (unsigned i = 0; i < snap->n_services; i++) {
 		const struct service *svc = &snap->services[i];
 
-		for (unsigned a = 0; a < svc->n_accept; a++, n++) {
-			struct listener *old = find_listener(w->listeners, &svc->accept[a]);
+		for (unsigned i_a = 0; i_a < svc->n_accept; i_a++, n++) {
+			struct listener *old = find_listener(a->listeners, &svc->accept[i_a]);
 
 			plan[n] = (struct planned){ old, i, old == NULL };
 			if (old != NULL)
 				old->keep = true;
-			else if ((plan[n].l = listener_open(&svc->accept[a], err, sizeof(err))) == NULL)
+			else if ((plan[n].l = listener_open(&svc->accept[i_a], err, sizeof(err))) == NULL)
 				report_error(rep, "%s:%u: accept: cannot listen on %s",
 				    snap->cfg.file, svc->conf->accept.line, err);
 		}
@@ -69,9 +69,9 @@ plan_listeners(struct worker *w, struct snapshot *snap, struct planned *plan,
 }
 
 static void
-commit_listeners(struct worker *w, struct snapshot *snap, struct planned *plan, unsigned n)
+commit_listeners(struct acceptor *a, struct snapshot *snap, struct planned *plan, unsigned n)
 {
-	struct listener *old = w->listeners, *next;
+	struct listener *old = a->listeners, *next;
 
 	for (struct listener *l = old; l != NULL; l = next) {
 		next = l->next;
@@ -81,25 +81,25 @@ commit_listeners(struct worker *w, struct snapshot *snap, struct planned *plan, 
 			listener_free(l);
 		}
 	}
-	w->listeners = NULL;
+	a->listeners = NULL;
 	for (unsigned i = n; i-- > 0;) {
 		struct listener *l = plan[i].l;
 
 		l->snap = snap;
 		l->svc_index = plan[i].svc_index;
-		l->next = w->listeners;
-		w->listeners = l;
+		l->next = a->listeners;
+		a->listeners = l;
 		if (plan[i].fresh) {
 			log_info("%s: listening on %s", snap->services[l->svc_index].conf->name,
 			    l->addr.label);
-			if (!w->draining)
-				listener_start(l, w);
+			if (!a->stopped)
+				listener_start(l, a);
 		}
 	}
 }
 
 int
-reload_listeners(struct worker *w, struct snapshot *snap, struct report *rep)
+reload_listeners(struct acceptor *a, struct snapshot *snap, struct report *rep)
 {
 	unsigned n = count_accept(snap);
 	struct planned *plan = calloc(n ? n : 1, sizeof(*plan));
@@ -108,14 +108,14 @@ reload_listeners(struct worker *w, struct snapshot *snap, struct report *rep)
 		report_error(rep, "%s: out of memory", snap->cfg.file);
 		return -1;
 	}
-	if (plan_listeners(w, snap, plan, rep) == -1) {
+	if (plan_listeners(a, snap, plan, rep) == -1) {
 		for (unsigned i = 0; i < n; i++)
 			if (plan[i].fresh)
 				listener_free(plan[i].l);
 		free(plan);
 		return -1;
 	}
-	commit_listeners(w, snap, plan, n);
+	commit_listeners(a, snap, plan, n);
 	free(plan);
 	return 0;
 }
@@ -132,6 +132,8 @@ warn_restart_only(const struct config *old, const struct config *next, struct re
 {
 	if (old->foreground != next->foreground)
 		report_warn(rep, "%s: foreground: changes take effect at the next restart", next->file);
+	if (old->workers != next->workers)
+		report_warn(rep, "%s: workers: changes take effect at the next restart", next->file);
 	if (str_changed(old->pid_file.value, next->pid_file.value))
 		report_warn(rep, "%s:%u: pid: changes take effect at the next restart", next->file,
 		    next->pid_file.line);
@@ -156,7 +158,7 @@ reload_run(struct daemon *d, struct report *rep)
 	warn_restart_only(&old->cfg, &next->cfg, rep);
 	swap_carry_over(next, old, rep);
 	daemon_log_settings(d, &next->cfg, &ls);
-	if (reload_listeners(&d->worker, next, rep) == -1)
+	if (reload_listeners(&d->acceptor, next, rep) == -1)
 		goto fail;
 	if (log_configure(&ls, err, sizeof(err)) == -1)
 		report_warn(rep, "output: %s; logging continues as before", err);
@@ -167,7 +169,7 @@ reload_run(struct daemon *d, struct report *rep)
 	certwatch_update(d->certwatch);
 	renew_update(d->renewer);
 	daemon_tickets_update(d);
-	worker_listeners_update(&d->worker);     /* the limits may have changed */
+	acceptor_listeners_update(&d->acceptor);     /* the limits may have changed */
 	report_log(rep, "reload: ");
 	log_notice("reload: done services=%u warnings=%u", next->n_services, rep->n_warnings);
 	return 0;

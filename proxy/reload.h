@@ -8,15 +8,15 @@
 #ifndef CERTWRAP_RELOAD_H
 #define CERTWRAP_RELOAD_H
 
+struct acceptor;
 struct daemon;
 struct report;
 struct snapshot;
-struct worker;
 
-/* Points w's listeners at snap: listeners with an unchanged address are
+/* Points a's listeners at snap: listeners with an unchanged address are
  * kept, new addresses are bound, others closed. All or nothing: on failure
- * (errors in rep) w's listeners are untouched and -1 is returned. */
-int reload_listeners(struct worker *w, struct snapshot *snap, struct report *rep);
+ * (errors in rep) a's listeners are untouched and -1 is returned. */
+int reload_listeners(struct acceptor *a, struct snapshot *snap, struct report *rep);
 
 /* SIGHUP and `certwrapctl reload`: reload the config file the daemon was
  * started with. Everything found goes to rep (and to the log); 0 when the

@@ -74,7 +74,7 @@ renew_thread(void *arg)
 
 	r->rc = cs != NULL ? certstore_renew(cs, &p, &r->change, NULL, &r->err) : -1;
 	certstore_close(cs);
-	ev_async_send(r->d->worker.loop, &r->done);
+	ev_async_send(r->d->loop, &r->done);
 	return NULL;
 }
 
@@ -248,17 +248,17 @@ renew_new(struct daemon *d)
 	r->timer.data = r;
 	ev_async_init(&r->done, done_cb);
 	r->done.data = r;
-	ev_async_start(d->worker.loop, &r->done);
-	ev_timer_start(d->worker.loop, &r->timer);
+	ev_async_start(d->loop, &r->done);
+	ev_timer_start(d->loop, &r->timer);
 	return r;
 }
 
 void
 renew_update(struct renewer *r)
 {
-	ev_timer_stop(r->d->worker.loop, &r->timer);
+	ev_timer_stop(r->d->loop, &r->timer);
 	ev_timer_set(&r->timer, 0., 0.);
-	ev_timer_start(r->d->worker.loop, &r->timer);
+	ev_timer_start(r->d->loop, &r->timer);
 }
 
 void
@@ -268,7 +268,7 @@ renew_free(struct renewer *r)
 		return;
 	if (r->busy)
 		pthread_join(r->thread, NULL);
-	ev_timer_stop(r->d->worker.loop, &r->timer);
-	ev_async_stop(r->d->worker.loop, &r->done);
+	ev_timer_stop(r->d->loop, &r->timer);
+	ev_async_stop(r->d->loop, &r->done);
 	free(r);
 }

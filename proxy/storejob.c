@@ -93,7 +93,7 @@ worker(void *arg)
 		job_run(j);
 		pthread_mutex_lock(&q->lock);
 		push(&q->done, j);
-		ev_async_send(q->d->worker.loop, &q->answered);
+		ev_async_send(q->d->loop, &q->answered);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
@@ -171,10 +171,10 @@ storejob_new(struct daemon *d)
 	pthread_cond_init(&q->wake, NULL);
 	ev_async_init(&q->answered, answered_cb);
 	q->answered.data = q;
-	ev_async_start(d->worker.loop, &q->answered);
+	ev_async_start(d->loop, &q->answered);
 	if (pthread_create(&q->thread, NULL, worker, q) != 0) {
 		log_error("control: cannot start the store thread; store verbs are not available");
-		ev_async_stop(d->worker.loop, &q->answered);
+		ev_async_stop(d->loop, &q->answered);
 		pthread_cond_destroy(&q->wake);
 		pthread_mutex_destroy(&q->lock);
 		free(q);
@@ -205,7 +205,7 @@ storejob_free(struct storejobs *q)
 		control_reply(j->r, &resp);
 		job_free(j);
 	}
-	ev_async_stop(q->d->worker.loop, &q->answered);
+	ev_async_stop(q->d->loop, &q->answered);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);
 	free(q);

@@ -231,12 +231,15 @@ class ManagedProcess:
         self.proc = None
         self.killed = False          # it needed SIGKILL to stop
         self.nofile = None           # RLIMIT_NOFILE for the child: N, or (soft, hard)
+        self.cpus = None             # CPUs the child may run on (sched_setaffinity)
         self.env = {}                # added to the environment of the child
 
     def _limits(self):
         if self.nofile is not None:
             limits = self.nofile if isinstance(self.nofile, tuple) else (self.nofile,) * 2
             resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+        if self.cpus is not None:
+            os.sched_setaffinity(0, self.cpus)
 
     def start(self):
         with open(self.log_path, "ab") as log:
@@ -869,7 +872,8 @@ class Certwrapd(ManagedProcess):
     certwrapd.log there. Attributes: config_path, log_path, pid, expect_status
     (checked at teardown; None: any), ready_services (N of the ready line)."""
 
-    def __init__(self, workdir, text, args=(), expect_status=0, nofile=None, env=None):
+    def __init__(self, workdir, text, args=(), expect_status=0, nofile=None, env=None,
+                 cpus=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "certwrapd.conf"
@@ -879,6 +883,7 @@ class Certwrapd(ManagedProcess):
         self.expect_status = expect_status
         self.ready_services = None
         self.nofile = nofile
+        self.cpus = cpus
         self.env = dict(env or {})
 
     def write_config(self, text):
@@ -916,15 +921,17 @@ class Certwrapd(ManagedProcess):
 @pytest.fixture
 def certwrapd(tmp_path):
     """Factory: certwrapd(config_text, wait_ready=True, expect_status=0, args=(),
-    nofile=None, env=None) starts a daemon (nofile: its descriptor limit; env:
-    added to its environment) and returns its Certwrapd. At teardown every daemon is stopped by PID and must have exited
-    with its expect_status (0 unless the test changed it) and logged no
-    sanitizer report."""
+    nofile=None, env=None, cpus=None) starts a daemon (nofile: its descriptor
+    limit; env: added to its environment; cpus: the CPUs it may run on) and
+    returns its Certwrapd. At teardown every daemon is stopped by PID and must
+    have exited with its expect_status (0 unless the test changed it) and
+    logged no sanitizer report."""
     started = []
 
-    def start(text, wait_ready=True, expect_status=0, args=(), nofile=None, env=None):
+    def start(text, wait_ready=True, expect_status=0, args=(), nofile=None, env=None,
+              cpus=None):
         d = Certwrapd(tmp_path / f"certwrapd{len(started)}", text, args=args,
-                      expect_status=expect_status, nofile=nofile, env=env)
+                      expect_status=expect_status, nofile=nofile, env=env, cpus=cpus)
         started.append(d)
         try:
             return d.start(wait_ready=wait_ready)

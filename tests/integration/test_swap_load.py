@@ -7,7 +7,8 @@ Asserted: zero failed handshakes and zero broken established sessions; every
 handshake presents one of the two valid certificates; a handshake that starts
 after a swap's reply and ends before the next swap is sent presents that
 swap's certificate (so no new handshake presents the previous one); every
-invalid swap is refused with its reason.
+invalid swap is refused with its reason. The daemon runs two workers
+(issue 6): a swap must reach the connections of both at once.
 """
 import socket
 import ssl
@@ -79,7 +80,8 @@ def test_swaps_and_reloads_under_handshake_load(pki, backend, certwrapd, tmp_pat
     text = config_text(
         {"echo": service(port, backend.addr("echo"), certname="alpha",
                          hostname="localhost 127.0.0.1")},
-        globals_={"certstore": store, "control": sock, "debug": "notice"})
+        globals_={"certstore": store, "control": sock, "debug": "notice",
+                  "workers": "2"})   # issue 6: swaps reach every worker
     daemon = certwrapd(text)
     ctx = ssl.create_default_context(cafile=str(store / "ca" / "root.pem"))
     ctx.check_hostname = True

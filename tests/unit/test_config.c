@@ -236,6 +236,8 @@ describe_global(char *out, size_t size, const struct config *cfg, const char *op
 		snprintf(out, size, "%u", cfg->ticket_key_lifetime_s);
 	else if (strcmp(option, "maxConnectionsTotal") == 0)
 		snprintf(out, size, "%u", cfg->max_connections_total);
+	else if (strcmp(option, "workers") == 0)
+		snprintf(out, size, "%u", cfg->workers);
 	else
 		return false;
 	return true;
@@ -573,6 +575,9 @@ static const struct value_case value_cases[] = {
 	{ "[imaps]\nmaxConnections = 5000\n" NEED_ALL, "imaps", "maxConnections", "5000" },
 	{ "maxConnections = 100\n[imaps]\n" NEED_ALL, "imaps", "maxConnections", "100" },
 	{ "maxConnectionsTotal = 9000\n" MINIMAL, NULL, "maxConnectionsTotal", "9000" },
+	{ "workers = 4\n" MINIMAL, NULL, "workers", "4" },
+	{ "workers = auto\n" MINIMAL, NULL, "workers", "0" },
+	{ "workers = 64\n" MINIMAL, NULL, "workers", "64" },
 	{ "[imaps]\nVERIFYPEER = yes\n" NEED_ALL, "imaps", "verifyPeer", "yes" },
 	{ "[imaps]\ncafile = /ca.pem\n" NEED_ALL, "imaps", "CAfile", "/ca.pem@2" },
 	{ "[imaps]\nACCEPT = 993\n" NEED_CONNECT_CERT, "imaps", "accept", "-:993@2" },
@@ -919,6 +924,7 @@ static const struct {
 	{ "controlMode", "0660@0" },
 	{ "ticketKeyLifetime", "43200" },
 	{ "maxConnectionsTotal", "0" },
+	{ "workers", "0" },
 	{ "controlGroup", "(none)@0" },
 	{ "certname", "(none)@0" },
 	{ "autoIssue", "no@0" },
@@ -1201,6 +1207,12 @@ static const struct error_case error_cases[] = {
 	  "number of connections 0-1000000 (0: no limit), got \"-1\"" },
 	{ "maxConnectionsTotal = 2000000\n" MINIMAL, "t.conf:1: maxConnectionsTotal: expected a "
 	  "number of connections 0-1000000 (0: no limit), got \"2000000\"" },
+	{ "workers = 0\n" MINIMAL, "t.conf:1: workers: expected a number of threads 1-64, or "
+	  "auto for one per CPU, got \"0\"" },
+	{ "workers = 65\n" MINIMAL, "t.conf:1: workers: expected a number of threads 1-64, or "
+	  "auto for one per CPU, got \"65\"" },
+	{ "workers = 2x\n" MINIMAL, "t.conf:1: workers: expected a number of threads 1-64, or "
+	  "auto for one per CPU, got \"2x\"" },
 	{ "[imaps]\nTIMEOUTidle = 1h\n" NEED_ALL,
 	  "t.conf:2: TIMEOUTidle: expected whole seconds 0-31536000, got \"1h\"" },
 	{ "[imaps]\nTIMEOUTbusy = -1\n" NEED_ALL,
