@@ -6,8 +6,9 @@
  * the kernel spreads reuseport connections by a hash of their addresses,
  * blind to how busy each worker is, so hours-long IMAP connections pile up
  * unevenly; and a reload that closes a reuseport socket loses the clients
- * queued on it. Handing a socket over costs one queue push and, when the
- * worker sleeps, one eventfd write: nothing beside a handshake.
+ * queued on it (bench/reuseport_spread.py shows the hash at work). Handing
+ * a socket over costs one queue push and, when the worker sleeps, one
+ * eventfd write: nothing beside a handshake.
  *
  * The connection limits are counted here, from hand-over to close, so that
  * sockets on their way to a worker count too: at a limit accepting pauses,
