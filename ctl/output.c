@@ -585,7 +585,7 @@ out_generic(const struct out_response *r, FILE *f)
 static const char *const json_numbers[] = { "version", "previous", "versions", "days_left",
 	"exit", "connections", "handshakes", "handshake_failures", "bytes_in", "bytes_out",
 	"listeners", "services", "pid", "revoked", "crl_number", "active", "backend_failures",
-	"count", NULL };
+	"count", "worker", NULL };
 static const char *const json_booleans[] = { "current", "client", "reuse_key", NULL };
 /* Fields that are lists even when they occur once. */
 static const char *const json_lists[] = { "san", "warning", "dns", "ip", NULL };

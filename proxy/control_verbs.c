@@ -22,6 +22,7 @@
 #include "proxy/storejob.h"
 #include "proxy/swap.h"
 #include "proxy/tls.h"
+#include "proxy/worker.h"
 
 static void
 add_labels(struct ctl_msg *m, const char *field, const struct addr *a, unsigned n)
@@ -64,9 +65,8 @@ verb_status(struct daemon *d, const struct ctl_msg *req, struct control_request 
 	struct ctl_msg msg_resp = { 0 }, *resp = &msg_resp;
 	struct snapshot *snap = d->snap;
 	time_t now = time(NULL);
-	char msg[256];
-
 	unsigned open = acceptor_open(&d->acceptor);
+	char msg[256];
 
 	snprintf(msg, sizeof(msg), "%u service%s, %u connection%s open, config %s",
 	    snap->n_services, snap->n_services == 1 ? "" : "s", open, open == 1 ? "" : "s",
@@ -87,6 +87,14 @@ verb_status(struct daemon *d, const struct ctl_msg *req, struct control_request 
 		add_labels(resp, "connect", relay->targets, relay->n_targets);
 		ctl_msg_addf(resp, "connections", "%llu", stats_get(&svc->stats->active));
 		add_certificate(resp, svc, now);
+		ctl_msg_end_record(resp);
+	}
+	/* how evenly the acceptor spreads them */
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		ctl_msg_add_str(resp, "record", "worker");
+		ctl_msg_addf(resp, "worker", "%u", i);
+		ctl_msg_addf(resp, "connections", "%u", atomic_load_explicit(&d->workers[i].n_conns,
+		    memory_order_relaxed));
 		ctl_msg_end_record(resp);
 	}
 	control_reply(r, resp);

@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 
-from conftest import config_text, free_port, run_check, service, wait_for
+from conftest import config_text, ctl_call, free_port, run_check, run_ctl, service, wait_for
 
 LISTING_RE = re.compile(r"connections: echo client=127\.0\.0\.1:(\d+) state=(\S+) .* worker=(\d+)")
 
@@ -82,6 +82,23 @@ def test_connections_go_to_the_least_busy_worker(pki, backend, certwrapd):
         assert _echo(tls, b"pong") == b"pong"
     assert set(_workers_of(daemon, fresh).values()) == {1}
     for tls in clients + fresh:
+        tls.close()
+
+
+def test_status_counts_each_workers_connections(pki, backend, certwrapd, ctl_dir):
+    sock = ctl_dir / "ctl.sock"
+    daemon, port = _start(pki, backend, certwrapd, 3, control=sock)
+    clients = [_tls(pki, port) for _ in range(4)]
+    for tls in clients:
+        assert _echo(tls) == b"ping"
+    r = ctl_call(sock, "status")
+    assert r.message.startswith("1 service, 4 connections open,"), r.message
+    workers = [(w["worker"], w["connections"]) for w in r.of_kind("worker")]
+    assert workers == [("0", "2"), ("1", "1"), ("2", "1")], workers
+    status, out, err = run_ctl("-s", sock, "status")
+    assert status == 0, err
+    assert re.search(r"^WORKER +CONNECTIONS\n0 +2\n1 +1\n2 +1\n", out, re.M), out
+    for tls in clients:
         tls.close()
 
 
