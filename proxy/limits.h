@@ -7,6 +7,10 @@
  * can always return a whole record. */
 #define RELAY_BUF_BYTES        (16 * 1024)
 
+/* The TLS read buffer while a connection is reading (read ahead; released
+ * when empty): four full records, taken with one recv(). */
+#define TLS_READ_BUF_BYTES     (64 * 1024)
+
 /* Bytes one connection may move per wakeup before the loop serves others
  * (Redis caps its writes per event the same way, for fairness). */
 #define RELAY_RUN_BUDGET_BYTES (256 * 1024)
