@@ -2,10 +2,12 @@
 #ifndef CERTWRAP_LIMITS_H
 #define CERTWRAP_LIMITS_H
 
-/* One relay buffer per direction holds one full TLS record's plaintext: a
- * read from the plaintext side becomes exactly one record, and one SSL_read
- * can always return a whole record. */
-#define RELAY_BUF_BYTES        (16 * 1024)
+/* One relay buffer per direction, taken while data moves and released when
+ * empty: four full TLS records' plaintext, so a transfer moves with one
+ * recv() and one send() on the plaintext side per four records (SSL_write
+ * still writes one record per call), and one SSL_read can always return a
+ * whole record. */
+#define RELAY_BUF_BYTES        (64 * 1024)
 
 /* The TLS read buffer while a connection is reading (read ahead; released
  * when empty): four full records, taken with one recv(). */
