@@ -13,6 +13,10 @@
  * when empty): four full records, taken with one recv(). */
 #define TLS_READ_BUF_BYTES     (64 * 1024)
 
+/* Free memory at the top of the heap (of each malloc arena) kept for the
+ * next handshakes instead of being returned to the kernel at once. */
+#define HEAP_TRIM_THRESHOLD_BYTES (4 * 1024 * 1024)
+
 /* Bytes one connection may move per wakeup before the loop serves others
  * (Redis caps its writes per event the same way, for fairness). */
 #define RELAY_RUN_BUDGET_BYTES (256 * 1024)
