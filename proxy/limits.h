@@ -2,10 +2,20 @@
 #ifndef CERTWRAP_LIMITS_H
 #define CERTWRAP_LIMITS_H
 
-/* One relay buffer per direction holds one full TLS record's plaintext: a
- * read from the plaintext side becomes exactly one record, and one SSL_read
- * can always return a whole record. */
-#define RELAY_BUF_BYTES        (16 * 1024)
+/* One relay buffer per direction, taken while data moves and released when
+ * empty: four full TLS records' plaintext, so a transfer moves with one
+ * recv() and one send() on the plaintext side per four records (SSL_write
+ * still writes one record per call), and one SSL_read can always return a
+ * whole record. */
+#define RELAY_BUF_BYTES        (64 * 1024)
+
+/* The TLS read buffer while a connection is reading (read ahead; released
+ * when empty): four full records, taken with one recv(). */
+#define TLS_READ_BUF_BYTES     (64 * 1024)
+
+/* Free memory at the top of the heap (of each malloc arena) kept for the
+ * next handshakes instead of being returned to the kernel at once. */
+#define HEAP_TRIM_THRESHOLD_BYTES (4 * 1024 * 1024)
 
 /* Bytes one connection may move per wakeup before the loop serves others
  * (Redis caps its writes per event the same way, for fairness). */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,17 @@ raise_descriptor_limit(void)
 		    FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 0));
 }
 
+/* Each handshake takes tens of KiB (OpenSSL's handshake and record buffers,
+ * the relay buffers) and frees them when done. glibc gives the top of the
+ * heap back to the kernel as soon as 128 KiB of it are free, so under load
+ * every few handshakes paid for a brk() and the page faults of taking the
+ * memory back (up to 10% of certwrapd's time in resumed handshakes). */
+static void
+keep_freed_heap(void)
+{
+	(void)mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD_BYTES);
+}
+
 static int
 run(const char *path, bool foreground_flag)
 {
@@ -238,6 +250,7 @@ run(const char *path, bool foreground_flag)
 	if (!foreground_flag && snap->cfg.foreground == FOREGROUND_NO)
 		ready_fd = daemonize();
 	raise_descriptor_limit();
+	keep_freed_heap();
 	if (daemon_start(&d, snap, &rep) == -1 ||
 	    write_pid_file(&snap->cfg, &rep) == -1 || drop_privileges(snap, &rep) == -1) {
 		report_log(&rep, "");

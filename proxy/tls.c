@@ -13,6 +13,7 @@
 
 #include "certstore/certstore.h"
 #include "proxy/config.h"
+#include "proxy/limits.h"
 #include "proxy/report.h"
 #include "proxy/sni.h"
 #include "proxy/tickets.h"
@@ -387,6 +388,13 @@ tlsctx_build(const struct service_conf *sc, const char *file, const struct cs_ke
 	 * PARTIAL_WRITE + MOVING_WRITE_BUFFER: SSL_write behaves like write(2). */
 	SSL_CTX_set_mode(t->ssl_ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Read ahead: one recv() takes what the peer has sent (a whole flight,
+	 * several records of a transfer) instead of one recv() for each record's
+	 * header and one for its body. Bytes OpenSSL holds never wake libev: the
+	 * relay drains them (SSL_has_pending). The buffer is released when empty,
+	 * so an idle connection still holds none. */
+	SSL_CTX_set_read_ahead(t->ssl_ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(t->ssl_ctx, TLS_READ_BUF_BYTES);
 	set_session_context(t->ssl_ctx, sc->name);
 	tickets_attach(t->ssl_ctx);       /* one key ring: tickets outlive swaps */
 	tls_set_protocols(t->ssl_ctx, sc, file, rep);
