@@ -7,8 +7,9 @@ one process or thread doing the work. stunnel and certwrapd run the very same
 stunnel.conf. The proxy is pinned to one core (BENCH_PROXY_CPU, default 0),
 the load generator and the backend to the other (BENCH_CLIENT_CPU, default 1).
 
-For every proxy and repetition, on a freshly started proxy, the load
-generator (build/.../bench/loadgen) measures in turn:
+For every proxy, repetition and mode, on a freshly started proxy and backend
+(so that what one mode leaves behind does not weigh on the next), the load
+generator (build/.../bench/loadgen) measures:
   idle       BENCH_IDLE_CONNS connections held open after a handshake and one
              echo: the proxy's memory per connection (VmRSS of its process tree)
   handshake  full TLS 1.3 handshakes per second, BENCH_CONCURRENCY in flight
@@ -25,7 +26,7 @@ bound instead of being reported as the proxy's.
 Settings (environment):
   BENCH_QUICK=1              1 repetition, 2 s per mode, 500 idle connections
   BENCH_ONLY=a,b             only these of certwrapd, stunnel, hitch, haproxy
-  BENCH_REPS (3), BENCH_DURATION (10 s), BENCH_IDLE_CONNS (5000),
+  BENCH_REPS (3), BENCH_DURATION (10 s), BENCH_IDLE_CONNS (9000),
   BENCH_CONCURRENCY (16), BENCH_BULK_CONNS (4), BENCH_SPEED_SECONDS (2)
   BENCH_PROXY_CPU (0), BENCH_CLIENT_CPU (1)
   BENCH_OUT                  directory for results and logs (BUILD/bench-out)
@@ -86,7 +87,7 @@ class Settings:
         self.quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
         self.reps = env_num("BENCH_REPS", 1 if self.quick else 3)
         self.duration = env_num("BENCH_DURATION", 2.0 if self.quick else 10.0, float)
-        self.idle_conns = env_num("BENCH_IDLE_CONNS", 500 if self.quick else 5000)
+        self.idle_conns = env_num("BENCH_IDLE_CONNS", 500 if self.quick else 9000)
         self.concurrency = env_num("BENCH_CONCURRENCY", 16)
         self.bulk_conns = env_num("BENCH_BULK_CONNS", 4)
         self.speed_seconds = env_num("BENCH_SPEED_SECONDS", 1 if self.quick else 2)
@@ -409,28 +410,32 @@ def start_backend(settings, d):
     return backend, wait_for(port, READY_TIMEOUT_S, "the echo backend")
 
 
-def run_one(settings, name, rep, d):
-    """Every mode against one fresh proxy; {mode: loadgen JSON}."""
-    rund = d / f"{name}-{rep}"
-    rund.mkdir(parents=True, exist_ok=True)
+def run_mode(settings, name, mode, rund, d):
+    """One mode against a freshly started proxy and backend: what one mode
+    leaves behind (thousands of idle connections' threads or fragmented heap)
+    must not weigh on the next one's figure."""
     backend, backend_port = start_backend(settings, rund)
     proxy = None
     try:
         port = pick_port()
         proxy = Proc(name, proxy_argv(name, d, port, backend_port, settings),
-                     rund / f"{name}.log", settings.proxy_cpu)
+                     rund / f"{name}-{mode}.log", settings.proxy_cpu)
         wait_listening(proxy, port)
-        results = {}
-        for mode in MODES:
-            results[mode] = run_loadgen(settings, mode, port, proxy, backend,
-                                        f"{name}#{rep}", rund)
-            if not proxy.running():
-                raise RuntimeError(f"{name} died during {mode}: {proxy.log_tail()}")
-        return results
+        result = run_loadgen(settings, mode, port, proxy, backend, f"{name}#{rund.name}", rund)
+        if not proxy.running():
+            raise RuntimeError(f"{name} died during {mode}: {proxy.log_tail()}")
+        return result
     finally:
         if proxy is not None:
             proxy.stop()
         backend.stop()
+
+
+def run_one(settings, name, rep, d):
+    """Every mode, each against a fresh proxy; {mode: loadgen JSON}."""
+    rund = d / f"{name}-{rep}"
+    rund.mkdir(parents=True, exist_ok=True)
+    return {mode: run_mode(settings, name, mode, rund, d) for mode in MODES}
 
 
 # --- the table -------------------------------------------------------------------------------
