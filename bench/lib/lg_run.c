@@ -168,7 +168,11 @@ conn_ssl_trouble(struct run *r, struct conn *c, int ret)
 static enum step
 conn_tls_start(struct run *r, struct conn *c)
 {
-	SSL_SESSION *resume = c->session != NULL ? c->session : r->prime;
+	/* a slot's ticket from a connection cut short (a phase's end) is marked
+	 * not resumable by OpenSSL: offering it would count a full handshake
+	 * against the proxy */
+	SSL_SESSION *resume = c->session != NULL && SSL_SESSION_is_resumable(c->session)
+	    ? c->session : r->prime;
 
 	if ((c->ssl = SSL_new(r->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
 		return conn_fail(r, c, FAIL_LOCAL, "SSL_new failed");
