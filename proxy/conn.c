@@ -390,13 +390,25 @@ conn_set_nodelay(int fd)
 }
 
 void
+conn_refuse_no_memory(struct worker *w, struct service *svc, int fd,
+    const struct sockaddr *peer)
+{
+	char label[ADDR_LABEL_BYTES];
+
+	addr_format(peer, label, sizeof(label));
+	log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
+	close(fd);
+	atomic_fetch_sub_explicit(&svc->stats->active, 1, memory_order_relaxed);
+	worker_conn_lost(w);
+}
+
+void
 conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd,
     const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	const struct service_conf *sc = svc->conf;
 	const bool client_mode = sc->client;
-	char label[ADDR_LABEL_BYTES];
 
 	/* client mode: the client speaks plaintext; the TLS is made later,
 	 * towards the backend (upstream.c) */
@@ -404,16 +416,12 @@ conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 	    (!client_mode && (c->client.ssl = tlsctx_new_ssl(c->tls, fd)) == NULL) ||
 	    (sc->protocol != PROTOCOL_NONE && !client_mode &&
 	     (c->stls = starttls_new(sc->protocol, sc->require_tls)) == NULL)) {
-		addr_format(peer, label, sizeof(label));
-		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
 		if (c != NULL) {
 			SSL_free(c->client.ssl);
 			tlsctx_unref(c->tls);
 		}
 		free(c);
-		close(fd);
-		atomic_fetch_sub_explicit(&svc->stats->active, 1, memory_order_relaxed);
-		worker_conn_lost(w);
+		conn_refuse_no_memory(w, svc, fd, peer);
 		return;
 	}
 	if (c->client.ssl != NULL)

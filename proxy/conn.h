@@ -137,6 +137,11 @@ struct conn {
 void conn_accept(struct worker *w, struct snapshot *snap, struct service *svc, int fd,
     const struct sockaddr *peer, socklen_t peer_len);
 
+/* An accepted socket that cannot become a connection (out of memory):
+ * logged, closed and uncounted (the acceptor counted it). */
+void conn_refuse_no_memory(struct worker *w, struct service *svc, int fd,
+    const struct sockaddr *peer);
+
 /* Ends the connection: closes both sockets, logs the summary line, frees it. */
 void conn_close(struct conn *c, enum conn_end end);
 

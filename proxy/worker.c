@@ -5,14 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "proxy/acceptor.h"
 #include "proxy/addr.h"
 #include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/snapshot.h"
-#include "proxy/stats.h"
 
 /* An accepted socket on its way to a threaded worker. */
 struct handoff {
@@ -176,13 +174,7 @@ worker_take(struct worker *w, struct snapshot *snap, struct service *svc, int fd
 		return;
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		char label[ADDR_LABEL_BYTES];
-
-		addr_format(peer, label, sizeof(label));
-		log_error("%s: conn client=%s refused: out of memory", svc->conf->name, label);
-		close(fd);
-		atomic_fetch_sub_explicit(&svc->stats->active, 1, memory_order_relaxed);
-		worker_conn_lost(w);
+		conn_refuse_no_memory(w, svc, fd, peer);
 		return;
 	}
 	*h = (struct handoff){ .snap = snapshot_ref(snap), .svc = svc, .fd = fd,
