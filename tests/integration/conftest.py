@@ -18,6 +18,7 @@ Fixtures and helpers (see each docstring):
   ctl_dir             a short directory every user may enter, for control sockets
   wait_for(), wait_port()    poll with a deadline; never sleep for a guess
   rss_kib(pid)        resident memory, for tests that memory stays flat
+  echo(tls, data)     one round trip through an echo service
   LineClient          line-oriented protocol talk over a plain or TLS socket
 
 Every process a test starts is stopped by its PID (SIGTERM, a bounded wait,
@@ -140,6 +141,18 @@ def wait_port(host, port, timeout=READY_TIMEOUT_S):
 def format_addr(host, port):
     """host:port, or [v6]:port."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def echo(tls, data=b"ping"):
+    """Sends data on a connection to an echo service and returns what comes
+    back, once as many bytes have come; asserts the connection stays open."""
+    tls.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        chunk = tls.recv(65536)
+        assert chunk, "connection closed during echo"
+        got += chunk
+    return got
 
 
 def rss_kib(pid):

@@ -22,7 +22,7 @@ import pytest
 
 from certstore_util import Store, openssl, outside_ca
 from conftest import (CtlResponse, config_text, ctl_call, ctl_exchange, ctl_frame, ctl_parse,
-                      free_port, run_check, run_ctl, service, wait_for)
+                      echo, free_port, run_check, run_ctl, service, wait_for)
 
 HOSTNAMES = "localhost 127.0.0.1"
 # The store every case starts from: mail and mail2 cover HOSTNAMES, other does not.
@@ -117,16 +117,6 @@ def _store_serial(store, name, version=None):
     return _serial(store.version_dir(name, version) / "cert.pem")
 
 
-def _echo(tls, data=b"ping"):
-    tls.sendall(data)
-    got = b""
-    while len(got) < len(data):
-        chunk = tls.recv(65536)
-        assert chunk, "connection closed during echo"
-        got += chunk
-    return got
-
-
 def _pem(path):
     return path.read_text()
 
@@ -166,10 +156,10 @@ def test_status_describes_each_service_and_the_certificate_it_serves(setup, pki,
 
     with setup.connect() as tls:
         client_serial = tls.getpeercert()["serialNumber"]
-        _echo(tls)
-        echo = setup.status()
+        echo(tls)
+        echo_svc = setup.status()
         stored = store.version_dir("mail")
-        assert echo == {
+        assert echo_svc == {
             "kind": "service", "service": "echo",
             "accept": f"127.0.0.1:{setup.ports['echo']}",
             "connect": setup.backend.addr("echo"),
@@ -178,9 +168,9 @@ def test_status_describes_each_service_and_the_certificate_it_serves(setup, pki,
             "subject": "CN=localhost",
             "serial": _serial(stored / "cert.pem"),
             "sans": "DNS:localhost, IP:127.0.0.1",
-            "not_after": echo["not_after"], "days_left": echo["days_left"],
+            "not_after": echo_svc["not_after"], "days_left": echo_svc["days_left"],
         }
-        assert client_serial == echo["serial"]
+        assert client_serial == echo_svc["serial"]
 
     files = setup.status("files")
     assert (files["cert"], files["follows"], files["swapped"]) == \
@@ -190,7 +180,7 @@ def test_status_describes_each_service_and_the_certificate_it_serves(setup, pki,
     assert files["connections"] == "0"
 
     # not-after and days-left agree with openssl and the clock
-    for rec, cert in ((echo, stored / "cert.pem"), (files, pki.leaf)):
+    for rec, cert in ((echo_svc, stored / "cert.pem"), (files, pki.leaf)):
         end = openssl("x509", "-in", cert, "-noout", "-enddate").strip().partition("=")[2]
         not_after = calendar.timegm(time.strptime(rec["not_after"], "%Y-%m-%dT%H:%M:%SZ"))
         assert time.strftime("%b %e %H:%M:%S %Y GMT", time.gmtime(not_after)) == end
@@ -216,7 +206,7 @@ def test_stats_count_connections_handshakes_failures_and_bytes(setup):
     payloads = [b"a" * 1, b"b" * 1000, b"c" * 70000]
     for data in payloads:
         with setup.connect() as tls:
-            assert _echo(tls, data) == data
+            assert echo(tls, data) == data
     _refused_handshake(setup.ports["echo"])
     total = sum(map(len, payloads))
     want = {"kind": "service", "service": "echo", "connections": "4", "active": "0",
@@ -233,7 +223,7 @@ def test_stats_count_connections_handshakes_failures_and_bytes(setup):
     assert setup.stats() == want
     assert setup.ok("stats").of_kind("failure") == failures
     with setup.connect() as tls:
-        _echo(tls, b"x")
+        echo(tls, b"x")
     want.update({"connections": "5", "handshakes": "4", "bytes_in": str(total + 1),
                  "bytes_out": str(total + 1)})
     wait_for(lambda: setup.stats() == want, 10, f"stats {want} after the reload")
@@ -291,7 +281,7 @@ def test_swap_to_a_store_name_is_atomic_and_spares_open_sessions(setup, store):
     serials = {n: _store_serial(store, n) for n in ("mail", "mail2")}
     old = setup.connect()
     assert old.getpeercert()["serialNumber"] == serials["mail"]
-    assert _echo(old) == b"ping"
+    assert echo(old) == b"ping"
 
     # every handshake after each reply shows the new certificate, never the previous one
     for i, name in enumerate(["mail2", "mail"] * 5):
@@ -305,7 +295,7 @@ def test_swap_to_a_store_name_is_atomic_and_spares_open_sessions(setup, store):
         ("store mail2@1", "mail2", "yes", serials["mail2"])
 
     # the session from before the swaps goes on with its own certificate
-    assert _echo(old, b"still here") == b"still here"
+    assert echo(old, b"still here") == b"still here"
     assert old.getpeercert()["serialNumber"] == serials["mail"]
     assert st["connections"] == "1"
     old.close()
@@ -324,7 +314,7 @@ def test_a_swap_costs_no_client_its_resumption(setup, store, version):
     def connect(session=None):
         sock = socket.create_connection(("127.0.0.1", setup.ports["echo"]), timeout=10)
         tls = ctx.wrap_socket(sock, server_hostname="localhost", session=session)
-        _echo(tls)                    # TLS 1.3 tickets arrive after the handshake
+        echo(tls)                    # TLS 1.3 tickets arrive after the handshake
         return tls
 
     with connect() as first:
@@ -379,7 +369,7 @@ def test_ticket_keys_rotate_and_the_previous_one_still_decrypts(setup, store):
     def connect(session=None):
         sock = socket.create_connection(("127.0.0.1", setup.ports["echo"]), timeout=10)
         tls = ctx.wrap_socket(sock, server_hostname="localhost", session=session)
-        _echo(tls)
+        echo(tls)
         return tls
 
     with connect() as first:

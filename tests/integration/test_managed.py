@@ -16,7 +16,7 @@ import time
 import pytest
 
 from certstore_util import Store, openssl, outside_ca
-from conftest import config_text, free_port, run_check, service, wait_for
+from conftest import config_text, echo, free_port, run_check, service, wait_for
 
 HOSTNAMES = "localhost 127.0.0.1"
 WATCH_S = 3.0                      # the daemon notices a change within about a second
@@ -88,16 +88,6 @@ def managed(backend, certwrapd, tmp_path):
     return Managed(backend, certwrapd, tmp_path / "store")
 
 
-def _echo(tls, data=b"ping"):
-    tls.sendall(data)
-    got = b""
-    while len(got) < len(data):
-        chunk = tls.recv(65536)
-        assert chunk, "connection closed during echo"
-        got += chunk
-    return got
-
-
 def _report(capsys, text):
     with capsys.disabled():
         print(f"\n  {text}")
@@ -129,7 +119,7 @@ def test_a_fresh_install_serves_tls_with_no_certificate_work(managed, tmp_path):
     for host in ("localhost", "127.0.0.1"):
         with managed.connect(host=host) as tls:
             assert tls.getpeercert()["serialNumber"] == serial
-            assert _echo(tls) == b"ping"
+            assert echo(tls) == b"ping"
     (mail,) = managed.store.list()
     assert (mail["name"], mail["version"], mail["serial"], mail["status"]) == \
         ("mail", 1, serial, "valid")
@@ -224,7 +214,7 @@ def test_a_change_of_current_is_served_without_telling_the_daemon(managed, capsy
                     f"rollback: after {took_back:.2f}s")
 
     # the session from before both changes is undisturbed
-    assert _echo(open_session, b"still here") == b"still here"
+    assert echo(open_session, b"still here") == b"still here"
     open_session.close()
 
 
@@ -355,7 +345,7 @@ def test_a_short_lived_certificate_is_renewed_and_swapped_while_clients_connect(
         try:
             with managed.connect() as tls:
                 cert = tls.getpeercert()
-                assert _echo(tls) == b"ping"
+                assert echo(tls) == b"ping"
             handshakes += 1
             expires = ssl.cert_time_to_seconds(cert["notAfter"])
             assert expires > time.time() - 1, f"an expired certificate was served: {cert}"

@@ -9,9 +9,7 @@ import ssl
 import threading
 import time
 
-import pytest
-
-from conftest import (SANITIZED, SANITIZER_ENV, config_text, free_port, rss_kib, service,
+from conftest import (SANITIZED, SANITIZER_ENV, config_text, echo, free_port, rss_kib, service,
                       wait_for)
 
 SMALL_TIMEOUT_S = 1
@@ -277,16 +275,6 @@ def test_the_soft_descriptor_limit_is_raised_to_the_hard_one_and_logged(pki, bac
 # --- connection limits ----------------------------------------------------------------------
 
 
-def _echo_once(tls, data=b"ping"):
-    tls.sendall(data)
-    got = b""
-    while len(got) < len(data):
-        chunk = tls.recv(4096)
-        assert chunk, "closed during the echo"
-        got += chunk
-    return got
-
-
 class _Waiting(threading.Thread):
     """A client whose TLS handshake (and echo) runs in a thread: it waits in
     the listen queue while the service is at its limit."""
@@ -299,7 +287,7 @@ class _Waiting(threading.Thread):
     def run(self):
         try:
             self.tls = _tls(self.pki, self.port, timeout=30)
-            _echo_once(self.tls)
+            echo(self.tls)
         except (OSError, ssl.SSLError) as e:
             self.error = e
 
@@ -311,7 +299,7 @@ def test_max_connections_pauses_accepting_and_loses_no_waiting_client(pki, backe
     daemon, port = _start(pki, certwrapd, backend.addr("echo"), maxConnections="2")
     held = [_tls(pki, port) for _ in range(2)]
     for tls in held:
-        assert _echo_once(tls) == b"ping"
+        assert echo(tls) == b"ping"
     waiting = _Waiting(pki, port)
     daemon.wait_log(r"notice: echo: maxConnections reached \(2 open\): accepting on "
                     r"127\.0\.0\.1:\d+ paused until a connection closes")
@@ -337,7 +325,7 @@ def test_max_connections_total_counts_every_service(pki, backend, certwrapd):
     daemon = certwrapd(config_text(services, {"maxConnectionsTotal": "2"}))
     held = [_tls(pki, ports["a"]), _tls(pki, ports["b"])]
     for tls in held:
-        assert _echo_once(tls) == b"ping"
+        assert echo(tls) == b"ping"
     waiting = _Waiting(pki, ports["a"])
     daemon.wait_log(r"notice: \w: maxConnectionsTotal reached \(2 open\)")
     waiting.join(1.0)

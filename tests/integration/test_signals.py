@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 
-from conftest import config_text, free_port, service, wait_for
+from conftest import config_text, echo, free_port, service, wait_for
 
 
 def _echo_service(pki, backend, port, cert=None, key=None, **options):
@@ -34,16 +34,6 @@ def _decode_serial(cert):
     return int(cert["serialNumber"], 16)
 
 
-def _echo(tls, data=b"ping"):
-    tls.sendall(data)
-    got = b""
-    while len(got) < len(data):
-        chunk = tls.recv(65536)
-        assert chunk, "connection closed during echo"
-        got += chunk
-    return got
-
-
 def test_reload_with_a_new_certificate_keeps_open_sessions(pki, backend, certwrapd, tmp_path):
     port = free_port()
     cert, key = tmp_path / "serving.pem", tmp_path / "serving.key"
@@ -53,7 +43,7 @@ def test_reload_with_a_new_certificate_keeps_open_sessions(pki, backend, certwra
 
     old = _connect(pki, port)
     assert _serial_of(old) == pki.serial(pki.leaf)
-    assert _echo(old) == b"ping"
+    assert echo(old) == b"ping"
 
     # the operator installs a renewed certificate in the same files
     shutil.copy(pki.leaf2_fullchain, cert.with_suffix(".new"))
@@ -65,9 +55,9 @@ def test_reload_with_a_new_certificate_keeps_open_sessions(pki, backend, certwra
     new = _connect(pki, port)
     assert _serial_of(new) == pki.serial(pki.leaf2)
     # the session opened before the reload is undisturbed, with its old certificate
-    assert _echo(old, b"still here") == b"still here"
+    assert echo(old, b"still here") == b"still here"
     assert _serial_of(old) == pki.serial(pki.leaf)
-    assert _echo(new) == b"ping"
+    assert echo(new) == b"ping"
     old.close()
     new.close()
 
@@ -97,7 +87,7 @@ def test_failed_reload_keeps_the_running_config(pki, backend, certwrapd):
     daemon.wait_log(r"reload: failed, keeping the running configuration \(1 error above\)",
                     start=start)
     tls = _connect(pki, port)
-    assert _serial_of(tls) == pki.serial(pki.leaf) and _echo(tls) == b"ping"
+    assert _serial_of(tls) == pki.serial(pki.leaf) and echo(tls) == b"ping"
     tls.close()
 
     # an expired certificate is refused too, and the old one keeps serving
@@ -129,7 +119,7 @@ def test_no_connection_is_refused_during_reloads(pki, backend, certwrapd):
             try:
                 tls = _connect(pki, port, timeout=10)
                 seen.add(_serial_of(tls))
-                _echo(tls, b"x")
+                echo(tls, b"x")
                 tls.close()
                 results["ok"] += 1
             except (OSError, ssl.SSLError) as e:
@@ -161,7 +151,7 @@ def test_reload_adds_and_removes_listeners(pki, backend, certwrapd):
     assert daemon.reload() == "done"
     for port in (port1, port2):
         tls = _connect(pki, port)
-        assert _echo(tls) == b"ping"
+        assert echo(tls) == b"ping"
         tls.close()
 
     daemon.write_config(config_text({"two": _echo_service(pki, backend, port2)}))
@@ -173,7 +163,7 @@ def test_reload_adds_and_removes_listeners(pki, backend, certwrapd):
     except ConnectionRefusedError:
         pass
     tls = _connect(pki, port2)
-    assert _echo(tls) == b"ping"
+    assert echo(tls) == b"ping"
     tls.close()
 
 
@@ -181,7 +171,7 @@ def test_sigterm_stops_accepting_and_lets_open_connections_finish(pki, backend, 
     port = free_port()
     daemon = certwrapd(config_text({"echo": _echo_service(pki, backend, port)}))
     tls = _connect(pki, port)
-    assert _echo(tls) == b"ping"
+    assert echo(tls) == b"ping"
 
     daemon.send_signal(signal.SIGTERM)
     daemon.wait_log(r"shutdown: SIGTERM; draining 1 connection for up to 10s")
@@ -194,7 +184,7 @@ def test_sigterm_stops_accepting_and_lets_open_connections_finish(pki, backend, 
             return True
     wait_for(refused, 10, "new connections to be refused after SIGTERM")
     # the open connection still works during the drain
-    assert _echo(tls, b"during drain") == b"during drain"
+    assert echo(tls, b"during drain") == b"during drain"
     tls.close()
     # the last connection closing ends the daemon, well before the deadline
     daemon.proc.wait(8)
@@ -207,7 +197,7 @@ def test_sigterm_drain_deadline_closes_the_rest(pki, backend, certwrapd):
     port = free_port()
     daemon = certwrapd(config_text({"echo": _echo_service(pki, backend, port)}))
     tls = _connect(pki, port)
-    assert _echo(tls) == b"ping"
+    assert echo(tls) == b"ping"
     daemon.send_signal(signal.SIGTERM)
     daemon.proc.wait(14)                  # the drain lasts 10 s
     assert daemon.proc.returncode == 0
@@ -232,7 +222,7 @@ def test_sigusr1_reopens_the_log_file_and_sigusr2_lists_connections(pki, backend
              "the log file to be reopened")
 
     tls = _connect(pki, port)
-    assert _echo(tls) == b"ping"
+    assert echo(tls) == b"ping"
     daemon.send_signal(signal.SIGUSR2)
     wait_for(lambda: "connections: echo client=127.0.0.1:" in logfile.read_text(), 10,
              "SIGUSR2's connection list")

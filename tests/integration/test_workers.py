@@ -11,9 +11,11 @@ import socket
 import ssl
 import threading
 
-from conftest import config_text, ctl_call, free_port, run_check, run_ctl, service, wait_for
+from conftest import (config_text, ctl_call, echo, free_port, run_check, run_ctl, service,
+                      wait_for)
 
-LISTING_RE = re.compile(r"connections: echo client=127\.0\.0\.1:(\d+) state=(\S+) .* worker=(\d+)")
+LISTING_RE = re.compile(
+    r"connections: echo client=127\.0\.0\.1:(\d+) state=(\S+) .* worker=(\d+)")
 
 
 def _start(pki, backend, certwrapd, workers, cpus=None, **globals_):
@@ -28,16 +30,6 @@ def _start(pki, backend, certwrapd, workers, cpus=None, **globals_):
 def _tls(pki, port, timeout=10):
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     return pki.client_context().wrap_socket(sock, server_hostname="localhost")
-
-
-def _echo(tls, data=b"ping"):
-    tls.sendall(data)
-    got = b""
-    while len(got) < len(data):
-        chunk = tls.recv(4096)
-        assert chunk, "closed during the echo"
-        got += chunk
-    return got
 
 
 def _workers_of(daemon, clients):
@@ -69,7 +61,7 @@ def test_connections_go_to_the_least_busy_worker(pki, backend, certwrapd):
     daemon.wait_log(r"notice: workers: 3 \(workers =\)")
     clients = [_tls(pki, port) for _ in range(6)]
     for tls in clients:
-        assert _echo(tls) == b"ping"
+        assert echo(tls) == b"ping"
     where = _workers_of(daemon, clients)
     counts = [list(where.values()).count(w) for w in range(3)]
     assert counts == [2, 2, 2], where
@@ -79,7 +71,7 @@ def test_connections_go_to_the_least_busy_worker(pki, backend, certwrapd):
     _wait_closed(daemon, emptied)
     fresh = [_tls(pki, port) for _ in range(2)]
     for tls in fresh:
-        assert _echo(tls, b"pong") == b"pong"
+        assert echo(tls, b"pong") == b"pong"
     assert set(_workers_of(daemon, fresh).values()) == {1}
     for tls in clients + fresh:
         tls.close()
@@ -90,7 +82,7 @@ def test_status_counts_each_workers_connections(pki, backend, certwrapd, ctl_dir
     daemon, port = _start(pki, backend, certwrapd, 3, control=sock)
     clients = [_tls(pki, port) for _ in range(4)]
     for tls in clients:
-        assert _echo(tls) == b"ping"
+        assert echo(tls) == b"ping"
     r = ctl_call(sock, "status")
     assert r.message.startswith("1 service, 4 connections open,"), r.message
     workers = [(w["worker"], w["connections"]) for w in r.of_kind("worker")]
@@ -117,7 +109,7 @@ def test_max_connections_total_counts_every_worker(pki, backend, certwrapd):
     daemon, port = _start(pki, backend, certwrapd, 3, maxConnectionsTotal="3")
     held = [_tls(pki, port) for _ in range(3)]
     for tls in held:
-        assert _echo(tls) == b"ping"
+        assert echo(tls) == b"ping"
     where = _workers_of(daemon, held)
     assert sorted(where.values()) == [0, 1, 2]
 
@@ -126,7 +118,7 @@ def test_max_connections_total_counts_every_worker(pki, backend, certwrapd):
     def waiting_client():
         try:
             result["tls"] = _tls(pki, port, timeout=30)
-            result["echo"] = _echo(result["tls"])
+            result["echo"] = echo(result["tls"])
         except (OSError, ssl.SSLError) as e:
             result["error"] = e
     waiter = threading.Thread(target=waiting_client, daemon=True)
@@ -148,13 +140,13 @@ def test_sigterm_drains_every_worker(pki, backend, certwrapd):
     daemon, port = _start(pki, backend, certwrapd, 2)
     clients = [_tls(pki, port) for _ in range(2)]
     for tls in clients:
-        assert _echo(tls) == b"ping"
+        assert echo(tls) == b"ping"
     assert sorted(_workers_of(daemon, clients).values()) == [0, 1]
     daemon.send_signal(signal.SIGTERM)
     daemon.wait_log(r"shutdown: SIGTERM; draining 2 connections")
     # both still relay, the thread's too, until their clients close
     for tls in clients:
-        assert _echo(tls, b"during drain") == b"during drain"
+        assert echo(tls, b"during drain") == b"during drain"
     clients[0].close()
     daemon.wait_log(r"echo: conn .*end=client-close")
     assert daemon.running()
@@ -168,7 +160,7 @@ def test_drain_deadline_closes_connections_on_every_worker(pki, backend, certwra
     daemon, port = _start(pki, backend, certwrapd, 3)
     clients = [_tls(pki, port) for _ in range(3)]
     for tls in clients:
-        assert _echo(tls) == b"ping"
+        assert echo(tls) == b"ping"
     assert sorted(_workers_of(daemon, clients).values()) == [0, 1, 2]
     daemon.send_signal(signal.SIGTERM)
     daemon.proc.wait(14)                  # the drain lasts 10 s
@@ -184,7 +176,7 @@ def test_drain_deadline_closes_connections_on_every_worker(pki, backend, certwra
 def test_reload_keeps_the_workers_and_says_a_change_needs_a_restart(pki, backend, certwrapd):
     daemon, port = _start(pki, backend, certwrapd, 2)
     tls = _tls(pki, port)
-    assert _echo(tls) == b"ping"
+    assert echo(tls) == b"ping"
     text = daemon.config_path.read_text().replace("workers = 2", "workers = 3")
     assert "workers = 3" in text
     daemon.write_config(text)
@@ -193,7 +185,7 @@ def test_reload_keeps_the_workers_and_says_a_change_needs_a_restart(pki, backend
     daemon.wait_log(r"warning: .*certwrapd\.conf: workers: changes take effect at the next "
                     r"restart", start=start)
     daemon.wait_log(r"reload: done", start=start)
-    assert _echo(tls, b"after reload") == b"after reload"
+    assert echo(tls, b"after reload") == b"after reload"
     tls.close()
     later = [_tls(pki, port) for _ in range(4)]
     assert set(_workers_of(daemon, later).values()) <= {0, 1}
