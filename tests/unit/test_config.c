@@ -274,28 +274,17 @@ describe_service_str(char *out, size_t size, const struct service_conf *s, const
 	return false;
 }
 
-/* "mail.example.org@2,192.0.2.1@3": each name and its line; "(none)". */
+/* "mail.example.org@2,192.0.2.1@3": each name (hostname, checkHost) and its
+ * line; "(none)". */
 static void
-describe_hostnames(char *out, size_t size, const struct service_conf *s)
+describe_names(char *out, size_t size, char *const *names, const unsigned *lines, unsigned n)
 {
 	size_t used = 0;
 
 	snprintf(out, size, "(none)");
-	for (unsigned i = 0; i < s->n_hostnames && used < size; i++)
+	for (unsigned i = 0; i < n && used < size; i++)
 		used += (size_t)snprintf(out + used, size - used, "%s%s@%u", i ? "," : "",
-		    s->hostnames[i], s->hostname_lines[i]);
-}
-
-/* "mail.example.org@4,mx.example.org@5": each checkHost name and its line; "(none)". */
-static void
-describe_check_hosts(char *out, size_t size, const struct service_conf *s)
-{
-	size_t used = 0;
-
-	snprintf(out, size, "(none)");
-	for (unsigned i = 0; i < s->n_check_hosts && used < size; i++)
-		used += (size_t)snprintf(out + used, size - used, "%s%s@%u", i ? "," : "",
-		    s->check_hosts[i], s->check_host_lines[i]);
+		    names[i], lines[i]);
 }
 
 /* The options of client mode. */
@@ -307,7 +296,7 @@ describe_client(char *out, size_t size, const struct service_conf *s, const char
 	if (strcmp(option, "client") == 0)
 		snprintf(out, size, "%s@%u", s->client ? "yes" : "no", s->client_line);
 	else if (strcmp(option, "checkHost") == 0)
-		describe_check_hosts(out, size, s);
+		describe_names(out, size, s->check_hosts, s->check_host_lines, s->n_check_hosts);
 	else if (strcmp(option, "sni") == 0)
 		describe_str(out, size, &s->sni);
 	else if (strcmp(option, "protocol") == 0 && s->implicit_protocol != PROTOCOL_NONE)
@@ -328,7 +317,7 @@ describe_managed(char *out, size_t size, const struct service_conf *s, const cha
 	else if (strcmp(option, "renewBefore") == 0)
 		snprintf(out, size, "%ld@%u", s->renew_before_s, s->renew_before_line);
 	else if (strcmp(option, "hostname") == 0)
-		describe_hostnames(out, size, s);
+		describe_names(out, size, s->hostnames, s->hostname_lines, s->n_hostnames);
 	else if (strcmp(option, "hostname_line") == 0)
 		snprintf(out, size, "%u", s->hostname_line);
 	else
